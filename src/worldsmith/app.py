@@ -1,0 +1,71 @@
+"""The ASGI application: every surface, and (embedded) the workers, in one process."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from worldsmith.config import Settings, get_settings
+from worldsmith.core import error_handlers
+from worldsmith.core.container import Container
+from worldsmith.core.db import migrate
+from worldsmith.core.jobs.embedded import EmbeddedQueue
+from worldsmith.core.jobs.tasks import TaskRegistry
+from worldsmith.core.storage import routes as storage_routes
+from worldsmith.worlds import router as worlds_router
+from worldsmith.worlds import viewer
+from worldsmith.worlds.media_assets import KEY_PREFIX, MediaAssetUploadHook
+from worldsmith.worlds.tasks import WorldTask
+
+log = logging.getLogger("worldsmith")
+
+
+def task_registry() -> TaskRegistry:
+    registry = TaskRegistry()
+    registry.register(WorldTask())
+    return registry
+
+
+def wire(container: Container) -> TaskRegistry:
+    """Connect the domains to the core: upload hooks, job tasks, the queue."""
+    registry = task_registry()
+    container.upload_hooks.register(KEY_PREFIX, MediaAssetUploadHook(container))
+    container.queue = EmbeddedQueue(
+        container, registry, workers=container.settings.embedded_workers
+    )
+    return registry
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        container = Container.build(settings)
+        await migrate(container.db.url)
+        wire(container)
+        queue = container.require_queue()
+        if settings.embedded_workers > 0:
+            await queue.start()
+        app.state.container = container
+        log.info("worldsmith ready at %s", settings.public_base())
+        try:
+            yield
+        finally:
+            await queue.stop()
+            await container.db.dispose()
+
+    app = FastAPI(
+        title="worldsmith",
+        version="0.1.0",
+        summary="Self-hostable generative media platform",
+        lifespan=lifespan,
+    )
+    error_handlers.install(app, error_handlers.ErrorShapes())
+    app.include_router(worlds_router.router)
+    app.include_router(storage_routes.router)
+    app.include_router(viewer.router)
+    return app

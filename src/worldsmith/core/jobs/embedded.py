@@ -1,0 +1,96 @@
+"""The embedded queue: worker tasks inside the server process claim jobs straight from the
+job table. Dispatch only wakes them up; the table is the queue, so a restart loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from worldsmith.core.container import Container
+from worldsmith.core.db import after_commit
+from worldsmith.core.jobs import repository as jobs_repo
+from worldsmith.core.jobs.process import EnginePool
+from worldsmith.core.jobs.runner import JobRunner
+from worldsmith.core.jobs.sweeper import sweep_once
+from worldsmith.core.jobs.tasks import TaskRegistry
+from worldsmith.core.models import Job
+
+log = logging.getLogger(__name__)
+
+SWEEP_SECONDS = 5.0
+
+
+class EmbeddedQueue:
+    def __init__(
+        self,
+        container: Container,
+        registry: TaskRegistry,
+        *,
+        workers: int,
+        queues: list[str] | None = None,
+    ) -> None:
+        self.container = container
+        self.registry = registry
+        self.workers = workers
+        self.queues = queues or registry.queues()
+        self.pool = EnginePool(container.settings.engine_processes)
+        self.runner = JobRunner(container, registry, self.pool)
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._instance = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+    async def enqueue(self, session: AsyncSession, job: Job) -> None:
+        async def _wake() -> None:
+            self._wake.set()
+
+        after_commit(session, _wake)
+
+    async def start(self) -> None:
+        for index in range(self.workers):
+            self._tasks.append(asyncio.create_task(self._work(f"{self._instance}:{index}")))
+        self._tasks.append(asyncio.create_task(self._maintain()))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        self.pool.shutdown()
+
+    async def _work(self, worker_id: str) -> None:
+        settings = self.container.settings
+        while True:
+            try:
+                async with self.container.db.transaction() as session:
+                    job = await jobs_repo.claim_next(
+                        session, self.queues, worker_id, settings.job_lease_seconds
+                    )
+            except Exception:
+                log.exception("worker %s: claim failed", worker_id)
+                job = None
+            if job is None:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), settings.job_poll_seconds)
+                continue
+            self._wake.set()  # there may be more: let an idle sibling look too
+            try:
+                await self.runner.execute(job, worker_id)
+            except Exception:
+                log.exception("worker %s: job %s crashed the runner", worker_id, job.id)
+
+    async def _maintain(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            try:
+                await sweep_once(self.container, self.registry)
+            except Exception:
+                log.exception("sweep failed")

@@ -1,0 +1,18 @@
+"""All ORM models; importing this module registers every table on `Base.metadata`."""
+
+from worldsmith.core.models.account import Account, ApiKey, LedgerEntry
+from worldsmith.core.models.base import Base
+from worldsmith.core.models.job import Job, JobStatus
+from worldsmith.core.models.world import MediaAsset, World, WorldTag
+
+__all__ = [
+    "Account",
+    "ApiKey",
+    "Base",
+    "Job",
+    "JobStatus",
+    "LedgerEntry",
+    "MediaAsset",
+    "World",
+    "WorldTag",
+]

@@ -1,0 +1,68 @@
+"""The object-store protocol every backend implements (local folder now, S3 next).
+
+Keys are relative, slash-separated paths such as `worlds/<id>/pano.png`. Writes are atomic:
+an object is visible under its key only once all its bytes are durably stored.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*(/[A-Za-z0-9][A-Za-z0-9._\-]*)*$")
+
+
+class InvalidKey(ValueError):
+    pass
+
+
+def check_key(key: str) -> str:
+    if len(key) > 500 or not _KEY_RE.match(key) or ".." in key.split("/"):
+        raise InvalidKey(f"invalid object key: {key!r}")
+    return key
+
+
+def guess_content_type(key: str) -> str:
+    if key.endswith(".spz"):
+        return "application/octet-stream"
+    if key.endswith(".glb"):
+        return "model/gltf-binary"
+    return mimetypes.guess_type(key)[0] or "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class PresignedUpload:
+    url: str
+    method: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class ObjectStore(Protocol):
+    async def put_file(self, key: str, src: Path, content_type: str) -> StoredObject:
+        """Store a local file under `key`; `src` may be moved (it belongs to the caller's
+        scratch space)."""
+        ...
+
+    async def materialize(self, key: str, scratch_dir: Path) -> Path:
+        """A local path holding the object's bytes, for engines that need files."""
+        ...
+
+    async def exists(self, key: str) -> bool: ...
+
+    async def delete(self, key: str) -> None: ...
+
+    def download_url(self, key: str, *, expires_in: int) -> str: ...
+
+    def presign_upload(
+        self, key: str, *, content_type: str, max_bytes: int, expires_in: int
+    ) -> PresignedUpload: ...
