@@ -43,9 +43,15 @@ def database_url(tmp_path: Path) -> Iterator[str | None]:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+def workers_for(request: pytest.FixtureRequest) -> int:
+    """Tests marked `no_workers` keep jobs queued (no embedded worker claims them)."""
+    return 0 if request.node.get_closest_marker("no_workers") else 1
+
+
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str | None) -> Settings:
+def settings(tmp_path: Path, database_url: str | None, request: pytest.FixtureRequest) -> Settings:
     return Settings(
+        embedded_workers=workers_for(request),
         data_dir=tmp_path / "data",
         database_url=database_url,
         public_url=BASE_URL,
@@ -79,6 +85,8 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 @dataclass
 class TestAccount:
+    __test__ = False
+
     account_id: str
     api_key: str
 

@@ -44,3 +44,11 @@ def mp4_bytes(seconds: float = 1.0, fps: int = 10, size: tuple[int, int] = (64, 
         for packet in stream.encode():
             container.mux(packet)
     return buf.getvalue()
+
+
+def noisy_png_bytes(width: int = 200, height: int = 200, seed: int = 0) -> bytes:
+    """A PNG that does not compress: for size-limit tests."""
+    rng = np.random.default_rng(seed)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (height, width, 3), dtype=np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
