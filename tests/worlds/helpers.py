@@ -12,7 +12,9 @@ from tests.conftest import TestAccount
 from tests.openapi_schema import assert_matches
 
 
-def text_request(text: str = "a mystical forest with glowing mushrooms", **extra: Any) -> dict[str, Any]:
+def text_request(
+    text: str = "a mystical forest with glowing mushrooms", **extra: Any
+) -> dict[str, Any]:
     return {
         "world_prompt": {"type": "text", "text_prompt": text},
         "model": "Marble 0.1-mini",
@@ -47,10 +49,10 @@ async def generate(
 
 
 async def wait_done(
-    client: httpx.AsyncClient, account: TestAccount, operation_id: str, timeout: float = 120
+    client: httpx.AsyncClient, account: TestAccount, operation_id: str, wait_s: float = 120
 ) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + wait_s
     while True:
         resp = await client.get(f"/marble/v1/operations/{operation_id}", headers=account.headers)
         assert resp.status_code == 200, resp.text
@@ -58,5 +60,5 @@ async def wait_done(
         assert_matches(data, "GetOperationResponse_World_")
         if data["done"]:
             return data
-        assert loop.time() < deadline, f"operation not done in {timeout}s: {data}"
+        assert loop.time() < deadline, f"operation not done in {wait_s}s: {data}"
         await asyncio.sleep(0.25)

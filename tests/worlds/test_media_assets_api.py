@@ -127,7 +127,9 @@ async def test_signed_url_rules(
     assert await _stored_objects(container) == []
 
 
-async def test_signed_url_expiry_is_enforced(container: Container, client: httpx.AsyncClient) -> None:
+async def test_signed_url_expiry_is_enforced(
+    container: Container, client: httpx.AsyncClient
+) -> None:
     upload = container.store.presign_upload(
         "bench/x.bin", content_type="application/octet-stream", max_bytes=10, expires_in=-5
     )
@@ -193,7 +195,9 @@ async def test_download_urls_are_signed(container: Container, client: httpx.Asyn
     upload = container.store.presign_upload(
         "bench/data.bin", content_type="application/octet-stream", max_bytes=100, expires_in=60
     )
-    assert (await client.put(upload.url, content=b"0123456789", headers=upload.headers)).status_code == 200
+    assert (
+        await client.put(upload.url, content=b"0123456789", headers=upload.headers)
+    ).status_code == 200
     url = container.store.download_url("bench/data.bin", expires_in=60)
     got = await client.get(url)
     assert got.status_code == 200 and got.content == b"0123456789"

@@ -52,9 +52,7 @@ async def test_cross_account_404_and_public_worlds(
     assert (await _list(client, other_account))["worlds"] == []
 
 
-async def test_list_filters_and_pagination(
-    client: httpx.AsyncClient, account: TestAccount
-) -> None:
+async def test_list_filters_and_pagination(client: httpx.AsyncClient, account: TestAccount) -> None:
     made = []
     for i in range(5):
         op = await generate(

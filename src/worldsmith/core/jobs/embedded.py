@@ -68,6 +68,7 @@ class EmbeddedQueue:
     async def _work(self, worker_id: str) -> None:
         settings = self.container.settings
         while True:
+            self._wake.clear()  # before claiming, so a dispatch during the claim is not lost
             try:
                 async with self.container.db.transaction() as session:
                     job = await jobs_repo.claim_next(
@@ -77,11 +78,10 @@ class EmbeddedQueue:
                 log.exception("worker %s: claim failed", worker_id)
                 job = None
             if job is None:
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), settings.job_poll_seconds)
                 continue
-            self._wake.set()  # there may be more: let an idle sibling look too
+            self._wake.set()  # there may be more queued: let an idle sibling look too
             try:
                 await self.runner.execute(job, worker_id)
             except Exception:
