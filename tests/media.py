@@ -10,7 +10,9 @@ import numpy as np
 from PIL import Image
 
 
-def png_bytes(width: int = 64, height: int = 48, color: tuple[int, int, int] = (40, 120, 200)) -> bytes:
+def png_bytes(
+    width: int = 64, height: int = 48, color: tuple[int, int, int] = (40, 120, 200)
+) -> bytes:
     grid = np.zeros((height, width, 3), dtype=np.uint8)
     grid[...] = color
     grid[height // 2 :, :, 1] = 160  # a "ground" half so the image is not flat

@@ -21,6 +21,7 @@ from worldsmith.core.models import Job, JobStatus
 class RecordingTask:
     kind = "test.record"
     queue = "test"
+    engine: str | None = None
 
     def __init__(self) -> None:
         self.finished: list[tuple[str, str, bool]] = []

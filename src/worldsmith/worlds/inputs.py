@@ -14,8 +14,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from worldsmith.accounts.service import Principal
 from worldsmith.core.container import Container
 from worldsmith.core.errors import BadRequest
@@ -41,11 +39,8 @@ class StoredInput:
 
 
 class InputResolver:
-    def __init__(
-        self, container: Container, session: AsyncSession, principal: Principal, job_id: str
-    ) -> None:
+    def __init__(self, container: Container, principal: Principal, job_id: str) -> None:
         self.container = container
-        self.session = session
         self.principal = principal
         self.job_id = job_id
         self.created_keys: list[str] = []
@@ -81,7 +76,8 @@ class InputResolver:
     async def _from_asset(
         self, ref: schemas.MediaAssetReference, kind: str, field: str, azimuth: float | None
     ) -> StoredInput:
-        asset = await self.session.get(MediaAsset, ref.media_asset_id)
+        async with self.container.db.read() as session:
+            asset = await session.get(MediaAsset, ref.media_asset_id)
         if asset is None or asset.owner_id != self.principal.account_id:
             raise BadRequest(f"{field}: media asset {ref.media_asset_id} not found")
         if asset.status != READY:

@@ -47,7 +47,8 @@ class Renderer:
     def _content(self, value: Any) -> Any:
         if isinstance(value, dict):
             if STORED_MEDIA in value:
-                return {"uri": self.url(value[STORED_MEDIA]), "extension": value.get("extension")}
+                content = {k: v for k, v in value.items() if k != STORED_MEDIA}
+                return {**content, "uri": self.url(value[STORED_MEDIA])}
             return {k: self._content(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self._content(v) for v in value]

@@ -95,13 +95,12 @@ async def generate(
     cost = world_price_micro(settings, req.model, prompt.type, is_pano)
     seed = req.seed if req.seed is not None else secrets.randbelow(2**31)
 
-    async with container.db.read() as session:
-        resolver = InputResolver(container, session, principal, job_id)
-        try:
-            inputs, saved_prompt = await _resolve_inputs(resolver, prompt)
-        except BaseException:
-            await resolver.discard()
-            raise
+    resolver = InputResolver(container, principal, job_id)
+    try:
+        inputs, saved_prompt = await _resolve_inputs(resolver, prompt)
+    except BaseException:
+        await resolver.discard()
+        raise
     try:
         async with container.db.transaction() as session:
             job, world = _new_rows(req, principal, job_id, world_id, seed, cost, inputs)

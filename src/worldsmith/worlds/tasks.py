@@ -22,6 +22,7 @@ ENGINE = "worldsmith.engines.world.pipeline:run_world"
 class WorldTask:
     kind = JOB_KIND
     queue = "cpu"
+    engine: str | None = ENGINE
 
     async def _engine_input(self, job: Job, ctx: JobContext) -> WorldEngineInput:
         data = job.input
@@ -53,8 +54,9 @@ class WorldTask:
         world_id = job.input["world_id"]
         keys: dict[str, str] = {}
         for name, output in result.files.items():
-            key = f"worlds/{world_id}/{output.path.name}"
-            await ctx.container.store.put_file(key, output.path, output.content_type)
+            path = ctx.work_dir / output.path  # engines name files relative to their work dir
+            key = f"worlds/{world_id}/{path.name}"
+            await ctx.container.store.put_file(key, path, output.content_type)
             keys[name] = key
         return {"files": keys, "metadata": result.metadata}
 

@@ -52,6 +52,7 @@ class EmbeddedQueue:
         after_commit(session, _wake)
 
     async def start(self) -> None:
+        self.pool.warm(self.registry.engines())
         for index in range(self.workers):
             self._tasks.append(asyncio.create_task(self._work(f"{self._instance}:{index}")))
         self._tasks.append(asyncio.create_task(self._maintain()))

@@ -70,6 +70,14 @@ class EnginePool:
             )
         return self._executor
 
+    def warm(self, fn_paths: list[str]) -> None:
+        """Start the processes and import the engines now, so the first job does not pay
+        for spawning Python and importing numpy/scipy (seconds on a small machine)."""
+        pool = self._pool()
+        for _ in range(self.processes):
+            for path in fn_paths:
+                pool.submit(_resolve, path)
+
     async def run(self, fn_path: str, payload: Any, work_dir: Path) -> Any:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(

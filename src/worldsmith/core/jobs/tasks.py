@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 class JobTask(Protocol):
     kind: str
     queue: str
+    engine: str | None  # "module:function" run in the engine pool, warmed at start-up
 
     async def run(self, job: Job, ctx: JobContext) -> dict[str, Any]:
         """Do the work and return the job's outputs. Raise EngineInputError when the input is
@@ -45,6 +46,9 @@ class TaskRegistry:
             return self._tasks[kind]
         except KeyError:
             raise LookupError(f"no task registered for job kind {kind!r}") from None
+
+    def engines(self) -> list[str]:
+        return sorted({task.engine for task in self._tasks.values() if task.engine})
 
     def queues(self) -> list[str]:
         return sorted({task.queue for task in self._tasks.values()})

@@ -83,7 +83,7 @@ def _terrain(
     frac = np.clip(z / tops[None, :], 0.0, 1.0).astype(np.float32)
     cells = 64 if layer.kind == "mountains" else 32
     k = cells / (2 * np.pi)
-    tex = fbm((sl * k * 0.35).astype(np.float32), (lon + np.pi) * k, rng, cells, octaves=5)
+    tex = fbm((sl * k * 0.7).astype(np.float32), (lon + np.pi) * k, rng, cells, octaves=5)
     # bump shading from the texture's horizontal gradient, lit from the sun's side
     side = np.sign(np.sin(spec.sun_azimuth - lon)).astype(np.float32)[None, :]
     bump = (np.roll(tex, -1, axis=1) - np.roll(tex, 1, axis=1)) * side * (k * 6.0)
@@ -113,8 +113,8 @@ def _trees(
 ) -> None:
     """A ring of trees; every column is tested against its own and both neighbouring slots."""
     crown_ratio = 0.42
-    spacing = crown_ratio * layer.height * 0.9 / max(layer.density, 0.05) / layer.distance
-    n = max(int(round(2 * np.pi / spacing)), 8)
+    spacing = crown_ratio * layer.height * 0.6 / max(layer.density, 0.05) / layer.distance
+    n = max(round(2 * np.pi / spacing), 8)
     heights = layer.height * rng.uniform(0.55, 1.0, n)
     dists = layer.distance * rng.uniform(0.85, 1.15, n)
     jitter = rng.uniform(-0.3, 0.3, n)
@@ -146,8 +146,8 @@ def _trees(
             crown = ell < 1.0 + 0.25 * tex
         else:
             tiers = 0.72 + 0.28 * (1.0 - np.mod(zf * 4.0, 1.0))
-            crown = (np.abs(x) < half_w * (1.0 - zf) * tiers) & (zf > 0.18)
-        trunk = (np.abs(x) < 0.05 * hgt[None, :] + 0.03) & (zf < 0.3)
+            crown = (np.abs(x) < half_w * (1.0 - zf) * tiers) & (zf > 0.14)
+        trunk = (np.abs(x) < 0.03 * hgt[None, :] + 0.02) & (zf < 0.25)
         cover = (crown | trunk) & (zf >= 0.0) & (zf <= 1.0) & present[k][None, :]
         base = _c(layer.color) * (shade_k[k][None, :] * (0.8 + 0.3 * zf + 0.25 * tex))[..., None]
         color = np.where(trunk[..., None] & ~crown[..., None], _c((0.22, 0.15, 0.1)), base)
@@ -174,8 +174,8 @@ def _buildings(
     heights = layer.height * rng.uniform(0.3, 1.0, n)
     dists = layer.distance * rng.uniform(0.85, 1.15, n)
     present = rng.random(n) > 0.12
-    tone = rng.uniform(0.7, 1.2, (n, 3)) * np.asarray(layer.color)
-    tone = tone * rng.uniform(0.9, 1.1, (n, 1))
+    tone = rng.uniform(0.93, 1.07, (n, 3)) * np.asarray(layer.color)
+    tone = tone * rng.uniform(0.7, 1.2, (n, 1))
     idx = np.clip(np.searchsorted(edges, lon, side="right") - 1, 0, n - 1)
     d, hgt = dists[idx], heights[idx]
     top = float(np.arctan((heights.max() - CAMERA_HEIGHT) / dists.min()))

@@ -78,7 +78,7 @@ def fbm(
     amp, norm, freq = 1.0, 0.0, 1.0
     for _ in range(octaves):
         total += np.float32(amp) * value_noise(
-            ycoords * freq, xcoords * freq, rng, int(round(x_cells * freq))
+            ycoords * freq, xcoords * freq, rng, round(x_cells * freq)
         )
         norm += amp
         amp *= gain

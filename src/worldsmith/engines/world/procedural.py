@@ -42,7 +42,9 @@ def _sun_cos(spec: SceneSpec, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     ).astype(np.float32)
 
 
-def _render_sky(spec: SceneSpec, lon: np.ndarray, lat: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _render_sky(
+    spec: SceneSpec, lon: np.ndarray, lat: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     w = lon.shape[0]
     img = np.repeat(sky_gradient(spec, lat)[:, None, :], w, axis=1)
     cosang = _sun_cos(spec, lon, lat)
@@ -99,7 +101,8 @@ def _render_ground(
     pole = smoothstep(0.08, 0.5, r)[:, None]
     mixf = smoothstep(-0.35, 0.35, n * pole)[..., None]
     col = _c(spec.ground_a) + (_c(spec.ground_b) - _c(spec.ground_a)) * mixf
-    col *= (1.0 + (0.12 * n + 0.18 * fine * near) * pole)[..., None]
+    grain = 0.06 if spec.ground == "snow" else 0.16
+    col *= (1.0 + (0.12 * n + grain * fine * near) * pole)[..., None]
     if spec.ground == "sand":
         ripple = np.sin(ycoord[:, None] * 25.0 + n * 6.0)
         col *= (1.0 + 0.06 * ripple * near * pole)[..., None]
@@ -108,7 +111,7 @@ def _render_ground(
         if spec.ground == "water":
             col = water
         else:
-            shore = 5.0 + 14.0 * periodic_profile(lon, rng, 8, 1.5)
+            shore = 2.5 + 6.0 * periodic_profile(lon, rng, 8, 1.5)
             wet = smoothstep(-0.4, 0.4, r[:, None] - shore[None, :])
             foam = np.exp(-(((r[:, None] - shore[None, :]) / 0.35) ** 2)) * (0.6 + 0.4 * fine)
             col = col + (water - col) * wet[..., None]
@@ -127,7 +130,9 @@ def _render_water(
     waves = fbm(ycoord, (lon + np.pi) * k, rng, cells, octaves=3)
     refl = sky_gradient(spec, -lat)
     fres = (0.04 + 0.96 * (1.0 - np.sin(-lat)) ** 5).astype(np.float32)
-    body = _c(spec.ground_a) + (_c(spec.ground_b) - _c(spec.ground_a)) * (0.5 + 0.5 * waves[..., None])
+    body = _c(spec.ground_a) + (_c(spec.ground_b) - _c(spec.ground_a)) * (
+        0.5 + 0.5 * waves[..., None]
+    )
     col = body + (refl[:, None, :] - body) * (fres[:, None] * (0.85 + 0.25 * waves))[..., None]
     if spec.sun_visible:
         dlon = np.angle(np.exp(1j * (lon - spec.sun_azimuth))).astype(np.float32)
@@ -145,23 +150,25 @@ def _add_glow(
     """Scatter glowing motes on the ground and in the air (mystical / bioluminescent prompts)."""
     h, w = img.shape[:2]
     scale = w / 1280.0
-    count = int(900 * spec.glow * scale)
+    count = int(420 * spec.glow * scale)
     dist = np.exp(rng.uniform(np.log(1.5), np.log(35.0), count))
     az = rng.uniform(-np.pi, np.pi, count)
     height = np.where(rng.random(count) < 0.6, 0.0, rng.uniform(0.2, 2.5, count))
     el = np.arctan2(height - CAMERA_HEIGHT, dist)
     rows = np.clip(((0.5 - el / np.pi) * h).astype(np.int64), 0, h - 1)
     cols = np.clip(((az / np.pi + 1.0) * 0.5 * w).astype(np.int64), 0, w - 1)
-    power = (rng.uniform(0.4, 1.0, count) * 6.0 / dist).astype(np.float32)
+    power = (rng.uniform(0.3, 1.0, count) * 3.0 / dist).astype(np.float32)
     out = np.zeros((h, w), np.float32)
     for near in (False, True):
         sel = (dist < 6.0) == near
         imp = np.zeros((h, w), np.float32)
         np.add.at(imp, (rows[sel], cols[sel]), power[sel])
-        sigma = (2.5 if near else 1.0) * scale
+        sigma = (1.8 if near else 0.8) * scale
         core = ndimage.gaussian_filter(imp, sigma, mode="wrap")
-        halo = ndimage.gaussian_filter(imp, sigma * 5.0, mode="wrap")
-        out += core * (2.0 * np.pi * sigma**2) * 0.5 + halo * (2.0 * np.pi * (5 * sigma) ** 2) * 0.02
+        halo = ndimage.gaussian_filter(imp, sigma * 4.0, mode="wrap")
+        out += (
+            core * (2.0 * np.pi * sigma**2) * 0.5 + halo * (2.0 * np.pi * (4 * sigma) ** 2) * 0.015
+        )
     img += np.minimum(out, 2.0)[..., None] * _c(spec.glow_color)
     del lon, lat
 

@@ -138,7 +138,7 @@ def build_scene(prompt: str, seed: int) -> SceneSpec:
         sky_top, sky_hor = (0.01, 0.015, 0.05), (0.06, 0.08, 0.18)
         if "glow" in tags:
             sky_top, sky_hor = (0.03, 0.01, 0.08), (0.12, 0.07, 0.25)
-        sun_el, sun_col, light = 0.6, (0.85, 0.9, 1.0), 0.28
+        sun_el, sun_col, light = 0.6, (0.85, 0.9, 1.0), 0.4
         elements.append("a starry night sky with a moon")
     elif sunset:
         sky_top, sky_hor = (0.2, 0.2, 0.45), (1.0, 0.55 + jitter, 0.25)
@@ -168,10 +168,10 @@ def build_scene(prompt: str, seed: int) -> SceneSpec:
 
     # --- ground ----------------------------------------------------------------------------
     if "beach" in tags:
-        ground, ga, gb = "beach", (0.85, 0.76, 0.55), (0.75, 0.65, 0.45)
+        ground, ga, gb = "beach", (0.87, 0.78, 0.58), (0.78, 0.68, 0.48)
         elements.append("a sandy beach meeting open water")
     elif "ocean" in tags:
-        ground, ga, gb = "water", (0.05, 0.2, 0.3), (0.1, 0.3, 0.4)
+        ground, ga, gb = "water", (0.04, 0.18, 0.3), (0.06, 0.3, 0.4)
         elements.append("open water to the horizon")
     elif "snow" in tags:
         ground, ga, gb = "snow", (0.93, 0.95, 1.0), (0.78, 0.83, 0.92)
@@ -211,7 +211,9 @@ def build_scene(prompt: str, seed: int) -> SceneSpec:
         elements.append("rolling dunes")
     if "city" in tags:
         windows = (1.0, 0.85, 0.45) if night else (0.25, 0.32, 0.42)
-        layers.append(Layer("buildings", 70.0, 30.0, (0.55, 0.57, 0.62), windows, lit_windows=night))
+        layers.append(
+            Layer("buildings", 70.0, 30.0, (0.55, 0.57, 0.62), windows, lit_windows=night)
+        )
         layers.append(Layer("buildings", 30.0, 9.0, (0.6, 0.56, 0.52), windows, lit_windows=night))
         elements.append("blocks of buildings" + (" with lit windows" if night else ""))
     if "forest" in tags or (ground == "grass" and rng.random() < 0.6 and "city" not in tags):
@@ -224,10 +226,14 @@ def build_scene(prompt: str, seed: int) -> SceneSpec:
         if "hills" in tags or ground == "grass":
             layers.append(Layer("hills", 60.0, 4.0, (0.3, 0.48, 0.22), (0.42, 0.58, 0.28)))
             elements.append("low hills")
-        layers.append(Layer("trees", 40.0, 9.0, foliage, _mix(foliage, (1, 1, 1), 0.2), density=dense))
+        snow_col: RGB = (0.85, 0.9, 0.95)
+        layers.append(Layer("trees", 42.0, 10.0, foliage, snow_col, snow=snowy, density=dense))
+        if "forest" in tags:
+            layers.append(
+                Layer("trees", 24.0, 9.0, _scale(foliage, 0.9), snow_col, snow=snowy, density=1.0)
+            )
         layers.append(
-            Layer("trees", 14.0, 7.0, _scale(foliage, 0.8), (0.85, 0.9, 0.95) if snowy else foliage,
-                  snow=snowy, density=dense)
+            Layer("trees", 12.0, 7.0, _scale(foliage, 0.8), snow_col, snow=snowy, density=dense)
         )
         elements.append("tree silhouettes" if "forest" in tags else "scattered trees")
     elif "hills" in tags and not layers:
@@ -240,7 +246,7 @@ def build_scene(prompt: str, seed: int) -> SceneSpec:
         glow = 1.0
         elements.append("glowing lights scattered over the ground and in the air")
     fog_col = sky_hor
-    fog_dist = 35.0 if "fog" in tags else (90.0 if storm else 160.0)
+    fog_dist = 35.0 if "fog" in tags else (80.0 if storm else 110.0)
 
     return SceneSpec(
         prompt=prompt,

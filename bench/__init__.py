@@ -1,0 +1,1 @@
+"""Benchmarks for worldsmith (see bench/README.md)."""
