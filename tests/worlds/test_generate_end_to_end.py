@@ -56,6 +56,8 @@ async def _check_world(client: httpx.AsyncClient, world: dict[str, Any], width: 
     mesh = trimesh.load(io.BytesIO(glb), file_type="glb", force="mesh")
     assert 1_000 < len(mesh.faces) <= 200_000
     assert assets["caption"]
+    semantics = assets["splats"]["semantics_metadata"]
+    assert semantics["metric_scale_factor"] > 0 and "ground_plane_offset" in semantics
     page = await client.get(world["world_marble_url"])
     assert page.status_code == 200 and "<canvas" in page.text
 

@@ -75,7 +75,10 @@ class Renderer:
             caption=world.caption,
             imagery=schemas.ImageryAssets(pano_url=self.url(keys[PANO])),
             mesh=schemas.MeshAssets(collider_mesh_url=self.url(keys[COLLIDER])),
-            splats=schemas.SplatAssets(spz_urls=spz),
+            splats=schemas.SplatAssets(
+                spz_urls=spz,
+                semantics_metadata=(world.asset_metadata or {}).get("semantics_metadata"),
+            ),
             thumbnail_url=self.url(keys[THUMBNAIL]),
         )
 

@@ -139,6 +139,8 @@ class MeshAssets(BaseModel):
 
 class SplatAssets(BaseModel):
     spz_urls: dict[str, str] | None = None
+    # As newer Marble worlds carry: metric = raw * metric_scale_factor, then y - offset.
+    semantics_metadata: dict[str, Any] | None = None
 
 
 class WorldAssets(BaseModel):

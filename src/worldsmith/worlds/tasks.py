@@ -74,6 +74,11 @@ class WorldTask:
                 metadata = outputs.get("metadata", {})
                 world.asset_keys = outputs["files"]
                 world.caption = metadata.get("caption")
+                world.asset_metadata = {
+                    key: metadata[key]
+                    for key in ("semantics_metadata", "coordinate_system", "splat_counts", "engine")
+                    if key in metadata
+                }
                 prompt = dict(world.world_prompt)
                 if not prompt.get("text_prompt") and not job.input.get("disable_recaption"):
                     prompt["text_prompt"] = world.caption  # recaptioned, as the hosted API does

@@ -33,6 +33,8 @@ class World(Base):
     # Object-store keys of the outputs, and the caption; set once, when the job succeeds.
     asset_keys: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     caption: Mapped[str | None] = mapped_column(String(4000))
+    # Facts about the splats (scale to metres, ground offset, coordinate convention).
+    asset_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = created_column()
     updated_at: Mapped[datetime] = updated_column()
 

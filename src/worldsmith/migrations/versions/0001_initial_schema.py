@@ -158,6 +158,7 @@ def upgrade() -> None:
         sa.Column("world_prompt", sa.JSON(), nullable=False),
         sa.Column("asset_keys", sa.JSON(), nullable=True),
         sa.Column("caption", sa.String(length=4000), nullable=True),
+        sa.Column("asset_metadata", sa.JSON(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], name=op.f("fk_worlds_job_id_jobs")),
