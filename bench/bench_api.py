@@ -914,6 +914,7 @@ def main() -> int:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
     tmp = Path(tempfile.mkdtemp(prefix="worldsmith-bench-"))
     (tmp / "logs").mkdir()
     started = time.monotonic()
