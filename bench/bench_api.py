@@ -859,26 +859,45 @@ def summary(results: list[KindResult], fx: Fixture, prof: Profile) -> str:
 
 
 def recommendation(results: list[KindResult]) -> str:
+    """The server under which worldsmith does better (geometric mean of its poll req/s ratio and
+    median PUT MiB/s ratio). Within 10% that is noise here, so the bare baseline's floor (how
+    much each server costs by itself) decides, and the line says so."""
     if len(results) < 2:
         return f"recommended server: {results[0].kind} (only one measured)"
     a, b = results
-    poll = a.ws_poll.rps / b.ws_poll.rps
-    put = KindResult.best(a.ws_up).mib_s / KindResult.best(b.ws_up).mib_s
-    score = (poll * put) ** 0.5  # geometric mean of the two worldsmith speed ratios
+
+    def ratios(poll_a: float, poll_b: float, put_a: float, put_b: float) -> tuple[float, float]:
+        return poll_a / poll_b, put_a / put_b
+
+    def median_up(runs: list[UploadResult]) -> float:
+        return statistics.median(r.mib_s for r in runs)
+
+    ws_p, ws_u = ratios(a.ws_poll.rps, b.ws_poll.rps, median_up(a.ws_up), median_up(b.ws_up))
+    bl_p, bl_u = ratios(
+        a.base_poll.rps, b.base_poll.rps, median_up(a.base_up), median_up(b.base_up)
+    )
+    ws_score, bl_score = (ws_p * ws_u) ** 0.5, (bl_p * bl_u) ** 0.5
+    tie = max(ws_score, 1 / ws_score) < 1.1
+    score = bl_score if tie else ws_score
     win, lose = (a, b) if score >= 1 else (b, a)
-    p = win.ws_poll.rps / lose.ws_poll.rps
-    u = KindResult.best(win.ws_up).mib_s / KindResult.best(lose.ws_up).mib_s
+    flip = 1.0 if win is a else -1.0
+
+    def show(p: float, u: float) -> str:
+        return f"poll {p**flip:.2f}x, PUT median {u**flip:.2f}x"
+
     rss_note = ""
     win_rss = max(r.rss_growth for r in win.ws_up)
     if win_rss >= 30 * MB:
-        rss_note = f"; but its upload RSS grew {win_rss / MB:.0f} MB (target <30)"
-    split = "" if (p >= 1) == (u >= 1) else " (mixed: the two figures disagree)"
-    if max(p, 1 / p) < 1.1 and max(u, 1 / u) < 1.1:
-        split += " (both within 10%: inside this machine's run-to-run noise)"
-    return (
-        f"recommended server: {win.kind} (worldsmith on {win.kind} vs {lose.kind}: poll "
-        f"{p:.2f}x, PUT {u:.2f}x){split}{rss_note}"
-    )
+        rss_note = f"; but worldsmith's upload RSS grew {win_rss / MB:.0f} MB on it (target <30)"
+    if tie:
+        why = (
+            f"worldsmith within 10% overall ({show(ws_p, ws_u)}: noise on this machine), so "
+            f"by the bare-server floor: baseline on {win.kind} vs {lose.kind} {show(bl_p, bl_u)}"
+        )
+    else:
+        mixed = "" if (ws_p >= 1) == (ws_u >= 1) else "; mixed: the two figures disagree"
+        why = f"worldsmith on {win.kind} vs {lose.kind}: {show(ws_p, ws_u)}{mixed}"
+    return f"recommended server: {win.kind} ({why}){rss_note}"
 
 
 # ---- main --------------------------------------------------------------------------------------

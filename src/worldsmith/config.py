@@ -37,6 +37,19 @@ class Settings(BaseSettings):
     database_url: str | None = None  # default: sqlite in data_dir
     secret_key: str | None = None  # default: generated once and kept in data_dir/secret.key
 
+    # Object storage: a local folder (default) or `s3://bucket/prefix` on any S3-compatible
+    # server. Credentials and region fall back to the standard AWS variables and files.
+    storage_url: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_public_base_url: str | None = None  # e.g. a CDN in front of the bucket, for public objects
+
+    # Jobs in scale-out mode: "auto" uses Procrastinate on PostgreSQL, the embedded queue on
+    # SQLite; "embedded" forces the in-process queue.
+    queue: Literal["auto", "embedded", "procrastinate"] = "auto"
+
     # Jobs
     embedded_workers: int = 1
     job_lease_seconds: float = 60.0
