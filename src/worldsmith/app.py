@@ -13,6 +13,7 @@ from worldsmith.core import error_handlers
 from worldsmith.core.container import Container
 from worldsmith.core.db import migrate
 from worldsmith.core.jobs.embedded import EmbeddedQueue
+from worldsmith.core.jobs.queue import JobQueue
 from worldsmith.core.jobs.tasks import TaskRegistry
 from worldsmith.core.storage import routes as storage_routes
 from worldsmith.worlds import router as worlds_router
@@ -29,13 +30,34 @@ def task_registry() -> TaskRegistry:
     return registry
 
 
-def wire(container: Container) -> TaskRegistry:
+def uses_procrastinate(container: Container) -> bool:
+    choice = container.settings.queue
+    return choice == "procrastinate" or (choice == "auto" and not container.db.is_sqlite)
+
+
+def build_queue(
+    container: Container,
+    registry: TaskRegistry,
+    *,
+    workers: int,
+    queues: list[str] | None = None,
+) -> JobQueue:
+    """The queue for this deployment: Procrastinate on PostgreSQL, the embedded one on SQLite.
+    Services only ever see the JobQueue interface."""
+    if uses_procrastinate(container):
+        if container.db.is_sqlite:
+            raise ValueError("the procrastinate queue needs PostgreSQL (WORLDSMITH_DATABASE_URL)")
+        from worldsmith.core.jobs.procrastinate_queue import ProcrastinateQueue
+
+        return ProcrastinateQueue(container, registry, workers=workers, queues=queues)
+    return EmbeddedQueue(container, registry, workers=workers, queues=queues)
+
+
+def wire(container: Container, *, workers: int, queues: list[str] | None = None) -> TaskRegistry:
     """Connect the domains to the core: upload hooks, job tasks, the queue."""
     registry = task_registry()
     container.upload_hooks.register(KEY_PREFIX, MediaAssetUploadHook(container))
-    container.queue = EmbeddedQueue(
-        container, registry, workers=container.settings.embedded_workers
-    )
+    container.queue = build_queue(container, registry, workers=workers, queues=queues)
     return registry
 
 
@@ -46,10 +68,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = Container.build(settings)
         await migrate(container.db.url)
-        wire(container)
+        wire(container, workers=settings.embedded_workers)
         queue = container.require_queue()
-        if settings.embedded_workers > 0:
-            await queue.start()
+        await queue.start()
         app.state.container = container
         log.info("worldsmith ready at %s", settings.public_base())
         try:

@@ -37,8 +37,14 @@ def serve(
     server: Annotated[
         str | None, typer.Option(help="HTTP server: granian or uvicorn (default from settings)")
     ] = None,
+    workers: Annotated[
+        bool, typer.Option("--workers/--no-workers", help="Run job workers in this process")
+    ] = True,
 ) -> None:
-    """Migrate the database and run the API with its embedded workers."""
+    """Migrate the database and run the API (with its workers unless --no-workers)."""
+    if not workers:
+        os.environ["WORLDSMITH_EMBEDDED_WORKERS"] = "0"
+        get_settings.cache_clear()
     if "WORLDSMITH_PUBLIC_URL" not in os.environ:
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         os.environ["WORLDSMITH_PUBLIC_URL"] = f"http://{shown}:{port}"
@@ -68,6 +74,24 @@ def serve(
         factory=True,
         workers=1,
     ).serve()
+
+
+@app.command()
+def worker(
+    queues: Annotated[
+        str, typer.Option(help="Comma-separated queues to take jobs from, e.g. cpu,gpu")
+    ] = "cpu,gpu",
+    concurrency: Annotated[int, typer.Option(help="Jobs run at the same time", min=1)] = 1,
+) -> None:
+    """Run a worker: takes jobs from the given queues until stopped (SIGINT/SIGTERM).
+
+    On PostgreSQL it takes them through Procrastinate and can run on any machine that reaches
+    the database and the object store; on SQLite it claims them from the local database."""
+    from worldsmith.core.jobs.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    names = [q.strip() for q in queues.split(",") if q.strip()]
+    asyncio.run(run_worker(get_settings(), names, concurrency))
 
 
 @app.command("migrate")
@@ -104,6 +128,30 @@ def create_account(
         typer.echo(f"error: {getattr(exc, 'message', exc)}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(json.dumps({"accountId": account_id, "apiKey": key}))
+
+
+jobs_app = typer.Typer(help="Jobs", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+
+
+@jobs_app.command("cancel")
+def cancel_job(job_id: Annotated[str, typer.Argument(help="Job (operation) id")]) -> None:
+    """Cancel a queued or running job; its charge is refunded."""
+    from worldsmith.core.jobs import repository as jobs_repo
+
+    async def run() -> str | None:
+        db = await _database(get_settings())
+        try:
+            async with db.transaction() as session:
+                return await jobs_repo.request_cancel(session, job_id)
+        finally:
+            await db.dispose()
+
+    status = asyncio.run(run())
+    if status is None:
+        typer.echo(f"error: no job {job_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(json.dumps({"jobId": job_id, "status": status}))
 
 
 @credits_app.command("grant")

@@ -57,7 +57,8 @@ class Settings(BaseSettings):
     job_poll_seconds: float = 2.0
     job_max_attempts: int = 3
     engine_processes: int = 1  # size of the process pool CPU-heavy engine work runs in
-    artifact_ttl_days: int = 30
+    # 0 keeps worlds' files for good; N deletes them N days after their operation finished.
+    artifact_ttl_days: int = 0
 
     # Money
     usd_per_credit_micro: int = 800  # $1 = 1,250 credits

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,53 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Server:
-    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
-        self.env, self.port, self.log = env, port, log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "worldsmith",
-                "serve",
-                "--port",
-                str(self.port),
-                "--server",
-                "uvicorn",
-            ],
-            env=self.env,
-            stdout=self.log.open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: the engine pool dies with it
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/marble/v1/", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise AssertionError(f"server did not start: {self.log.read_text()[-2000:]}")
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
+from tests.processes import Server, cli, sync_url
 
 
 @pytest.fixture
@@ -80,35 +29,15 @@ def server_env(tmp_path: Path, database_url: str | None) -> Iterator[dict[str, s
     yield env
 
 
-def _create_account(env: dict[str, str]) -> dict[str, str]:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "worldsmith",
-            "accounts",
-            "create",
-            "--email",
-            "k@example.com",
-            "--credits-usd",
-            "5",
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    created: dict[str, str] = json.loads(out.stdout)
-    return created
-
-
 def test_killed_server_job_finishes_once_charged_once(
     server_env: dict[str, str], tmp_path: Path
 ) -> None:
-    created = _create_account(server_env)
-    assert created["apiKey"].startswith("wsk_")
+    created = cli(
+        server_env, "accounts", "create", "--email", "k@example.com", "--credits-usd", "5"
+    )
+    assert isinstance(created["apiKey"], str) and created["apiKey"].startswith("wsk_")
     headers = {"WLT-Api-Key": created["apiKey"]}
-    server = Server(server_env, _free_port(), tmp_path / "server.log")
+    server = Server(server_env, tmp_path / "server.log")
     server.start()
     op = httpx.post(
         f"{server.url}/marble/v1/worlds:generate",
@@ -147,7 +76,7 @@ def test_killed_server_job_finishes_once_charged_once(
     url = server_env.get("WORLDSMITH_DATABASE_URL") or (
         "sqlite:///" + str(Path(server_env["WORLDSMITH_DATA_DIR"]) / "worldsmith.db")
     )
-    engine = create_engine(url.replace("+aiosqlite", ""))
+    engine = create_engine(sync_url(url))
     with engine.connect() as conn:
         kinds = conn.execute(
             text("SELECT kind, amount_micro_usd FROM ledger_entries WHERE job_id = :j"),

@@ -11,6 +11,8 @@ from worldsmith.accounts.service import Principal, authenticate
 from worldsmith.core.deps import ContainerDep
 from worldsmith.core.errors import Unauthorized
 
+PRINCIPAL_TTL_SECONDS = 30.0
+
 
 def api_key_from_headers(request: Request) -> str | None:
     headers = request.headers
@@ -32,10 +34,17 @@ async def current_principal(request: Request, container: ContainerDep) -> Princi
         raise Unauthorized(
             "missing API key: send it in the WLT-Api-Key header (or Authorization: Bearer)"
         )
+    # Keys are looked up on every request; a short per-process cache takes the database off
+    # the hot path. A revoked key stops working within PRINCIPAL_TTL_SECONDS.
+    cache = container.cache("principals", PRINCIPAL_TTL_SECONDS)
+    principal: Principal | None = cache.get(key)
+    if principal is not None:
+        return principal
     async with container.db.read() as session:
         principal = await authenticate(session, key)
     if principal is None:
         raise Unauthorized("invalid API key")
+    cache.put(key, principal)
     return principal
 
 

@@ -22,7 +22,7 @@ from worldsmith.core.media_probe import MediaInfo, MediaRejected, probe_media
 from worldsmith.core.models import MediaAsset
 from worldsmith.core.units import format_size
 from worldsmith.worlds import schemas
-from worldsmith.worlds.media_assets import READY
+from worldsmith.worlds.media_assets import READY, UploadRejected, finalize_pending
 
 INPUT_PREFIX = "world-inputs/"
 
@@ -80,15 +80,26 @@ class InputResolver:
             asset = await session.get(MediaAsset, ref.media_asset_id)
         if asset is None or asset.owner_id != self.principal.account_id:
             raise BadRequest(f"{field}: media asset {ref.media_asset_id} not found")
+        if asset.kind != kind:
+            raise BadRequest(f"{field}: media asset {asset.id} is a {asset.kind}, not a {kind}")
         if asset.status != READY:
+            asset = await self._finalize(asset, field)
+        extension = asset.detected_format or asset.extension or ""
+        return StoredInput(asset.storage_key, kind, extension, azimuth)
+
+    async def _finalize(self, asset: MediaAsset, field: str) -> MediaAsset:
+        """A pending asset may have had its bytes PUT straight into the bucket (no upload hook
+        runs there): accept them now, or say why not."""
+        try:
+            ready = await finalize_pending(self.container, asset)
+        except UploadRejected as exc:
+            raise BadRequest(f"{field}: upload rejected: {exc.reason}") from exc
+        if ready.status != READY:
             raise BadRequest(
                 f"{field}: media asset {asset.id} has no uploaded file yet; PUT the file to its "
                 "upload_url first (see media-assets:prepare_upload)"
             )
-        if asset.kind != kind:
-            raise BadRequest(f"{field}: media asset {asset.id} is a {asset.kind}, not a {kind}")
-        extension = asset.detected_format or asset.extension or ""
-        return StoredInput(asset.storage_key, kind, extension, azimuth)
+        return ready
 
     async def _decode_inline(
         self, ref: schemas.DataBase64Reference, dest: Path, field: str

@@ -1,23 +1,32 @@
-"""Media assets: prepare a signed upload, accept the bytes, hand them to world generation."""
+"""Media assets: prepare a signed upload, accept the bytes, hand them to world generation.
+
+Bytes arrive one of two ways. With local storage the client PUTs through this server, and the
+upload hook checks them before they are published. With a bucket the client PUTs straight to
+it and nothing of ours runs, so the asset is finalized on first use instead (`finalize_pending`,
+called when `worlds:generate` references it). Both use `inspect_upload` and `mark_ready`.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import shlex
+import shutil
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from worldsmith.accounts.service import Principal
 from worldsmith.core.container import Container
 from worldsmith.core.errors import BadRequest, NotFound
 from worldsmith.core.ids import new_id
-from worldsmith.core.media_probe import MediaRejected, probe_media
+from worldsmith.core.media_probe import MediaInfo, MediaRejected, probe_media
 from worldsmith.core.models import MediaAsset
-from worldsmith.core.storage.base import PresignedUpload
+from worldsmith.core.storage.base import PresignedUpload, StoredObject
 from worldsmith.core.storage.uploads import ReceivedUpload
+from worldsmith.core.units import format_size
 from worldsmith.worlds import schemas
 from worldsmith.worlds.media_types import allowed_list, content_type_for
 
@@ -107,9 +116,108 @@ def render(asset: MediaAsset) -> schemas.MediaAsset:
     )
 
 
+class UploadRejected(Exception):
+    """The uploaded bytes are not acceptable media; `reason` is shown to the uploader."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def inspect_upload(container: Container, kind: str, path: Path) -> MediaInfo:
+    """What an uploaded file really is, checked against its asset's kind and size limit. Both
+    ways an upload arrives (through our signed PUT, or straight into a bucket) end here."""
+    try:
+        return await asyncio.to_thread(
+            probe_media,
+            path,
+            kind,  # type: ignore[arg-type]
+            max_bytes=max_bytes_for(container, kind),
+            max_video_seconds=container.settings.max_video_seconds,
+        )
+    except MediaRejected as exc:
+        raise UploadRejected(exc.message) from exc
+
+
+async def mark_ready(
+    container: Container,
+    upload_key: str,
+    stored: StoredObject,
+    detected_format: str | None,
+    *,
+    pending_only: bool,
+) -> bool:
+    """Record the accepted bytes and mark the asset READY, in one short transaction. The asset
+    is found by the key it was uploaded to; `stored.key` may differ (a verified copy). Returns
+    whether this call updated it (with `pending_only`, False when another request won)."""
+    conditions = [MediaAsset.storage_key == upload_key]
+    if pending_only:
+        conditions.append(MediaAsset.status == PENDING)
+    async with container.db.transaction() as session:
+        result = await session.execute(
+            update(MediaAsset)
+            .where(*conditions)
+            .values(
+                status=READY,
+                storage_key=stored.key,
+                size_bytes=stored.size,
+                sha256=stored.sha256,
+                detected_format=detected_format,
+            )
+        )
+    return bool(cast(CursorResult[Any], result).rowcount)
+
+
+async def finalize_pending(container: Container, asset: MediaAsset) -> MediaAsset:
+    """Accept the bytes a client PUT straight into the bucket: no upload hook ran for them, so
+    this does what the hook does, the first time the asset is used. Returns the asset as it
+    now stands (READY, or still pending when nothing was uploaded yet), or raises
+    UploadRejected after deleting the object (the asset stays pending, and its upload URL can
+    be used again while it is valid).
+
+    The validated bytes are stored again under a new key that no client can write to (the
+    presigned PUT stays valid until it expires, and S3 cannot make it single-use), and the
+    asset points there: what generation reads is exactly what was checked."""
+    store = container.store
+    upload_key = asset.storage_key
+    size = await store.stat(upload_key)  # a presigned PUT cannot cap the size: check it here
+    if size is None:  # never uploaded, or a concurrent request finalized it already
+        return await _reload(container, asset)
+    limit = max_bytes_for(container, asset.kind)
+    if size > limit:
+        await store.delete(upload_key)
+        raise UploadRejected(f"the file is {format_size(size)}; the limit is {format_size(limit)}")
+    scratch = container.settings.work_dir / "incoming" / f"asset-{asset.id}-{secrets.token_hex(4)}"
+    try:
+        try:
+            path = await store.materialize(upload_key, scratch)
+        except FileNotFoundError:  # finalized (or rejected) by a concurrent request
+            return await _reload(container, asset)
+        try:
+            info = await inspect_upload(container, asset.kind, path)
+        except UploadRejected:
+            await store.delete(upload_key)
+            raise
+        extension = info.extension.lstrip(".")
+        verified_key = f"{KEY_PREFIX}{asset.owner_id}/{asset.id}-{secrets.token_hex(6)}.{extension}"
+        stored = await store.put_file(verified_key, path, info.mime)
+    finally:
+        await asyncio.to_thread(shutil.rmtree, scratch, True)
+    if await mark_ready(container, upload_key, stored, extension, pending_only=True):
+        await store.delete(upload_key)
+    else:
+        await store.delete(verified_key)  # a concurrent request finalized it first
+    return await _reload(container, asset)
+
+
+async def _reload(container: Container, asset: MediaAsset) -> MediaAsset:
+    async with container.db.read() as session:
+        return await session.get(MediaAsset, asset.id) or asset
+
+
 class MediaAssetUploadHook:
-    """Checks the uploaded bytes really are the kind of media the asset was prepared for
-    before they are published, then marks the asset READY."""
+    """Checks the bytes PUT through our signed URL (local storage) really are the kind of media
+    the asset was prepared for before they are published, then marks the asset READY."""
 
     def __init__(self, container: Container) -> None:
         self.container = container
@@ -124,28 +232,13 @@ class MediaAssetUploadHook:
 
     async def validate(self, upload: ReceivedUpload) -> None:
         asset = await self._asset(upload.key)
-        settings = self.container.settings
         try:
-            info = await asyncio.to_thread(
-                probe_media,
-                upload.temp_path,
-                asset.kind,  # type: ignore[arg-type]
-                max_bytes=max_bytes_for(self.container, asset.kind),
-                max_video_seconds=settings.max_video_seconds,
-            )
-        except MediaRejected as exc:
-            raise BadRequest(f"upload rejected: {exc.message}") from exc
+            info = await inspect_upload(self.container, asset.kind, upload.temp_path)
+        except UploadRejected as exc:
+            raise BadRequest(f"upload rejected: {exc.reason}") from exc
         self._detected[upload.temp_path] = info.extension.lstrip(".")
 
     async def committed(self, upload: ReceivedUpload) -> None:
         detected = self._detected.pop(upload.temp_path, None)
-        async with self.container.db.transaction() as session:
-            asset = await session.scalar(
-                select(MediaAsset).where(MediaAsset.storage_key == upload.key)
-            )
-            if asset is None:
-                return
-            asset.status = READY
-            asset.size_bytes = upload.size
-            asset.sha256 = upload.sha256
-            asset.detected_format = detected
+        stored = StoredObject(upload.key, upload.size, upload.sha256)
+        await mark_ready(self.container, upload.key, stored, detected, pending_only=False)

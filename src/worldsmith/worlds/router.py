@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from worldsmith.accounts.deps import CurrentPrincipal
 from worldsmith.core.deps import ContainerDep
 from worldsmith.worlds import media_assets, schemas, service
 
 router = APIRouter(prefix="/marble/v1", tags=["World API"])
+
+FINISHED_OPERATION_TTL_SECONDS = 30.0
 
 
 @router.get("/", summary="Health Check")
@@ -60,9 +62,19 @@ async def generate_world(
 @router.get("/operations/{operation_id}", response_model=schemas.Operation)
 async def get_operation(
     operation_id: str, principal: CurrentPrincipal, container: ContainerDep
-) -> schemas.Operation:
+) -> Response:
+    # The endpoint clients poll: a finished operation never changes, so its rendered body is
+    # kept briefly per process (its signed URLs stay valid for hours).
+    cache = container.cache("finished-operations", FINISHED_OPERATION_TTL_SECONDS)
+    cached: tuple[str, bytes] | None = cache.get(operation_id)
+    if cached is not None and cached[0] == principal.account_id:
+        return Response(cached[1], media_type="application/json")
     async with container.db.read() as session:
-        return await service.get_operation(session, container, principal, operation_id)
+        operation = await service.get_operation(session, container, principal, operation_id)
+    body = operation.model_dump_json().encode()
+    if operation.done:
+        cache.put(operation_id, (principal.account_id, body))
+    return Response(body, media_type="application/json")
 
 
 @router.get("/worlds/{world_id}", response_model=schemas.World)

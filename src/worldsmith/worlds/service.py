@@ -105,7 +105,8 @@ async def generate(
         async with container.db.transaction() as session:
             job, world = _new_rows(req, principal, job_id, world_id, seed, cost, inputs)
             world.world_prompt = saved_prompt
-            job.expires_at = utcnow() + timedelta(days=settings.artifact_ttl_days)
+            if settings.artifact_ttl_days > 0:
+                job.expires_at = utcnow() + timedelta(days=settings.artifact_ttl_days)
             job.max_attempts = settings.job_max_attempts
             session.add(job)
             await session.flush()

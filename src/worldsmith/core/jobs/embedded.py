@@ -17,13 +17,14 @@ from worldsmith.core.db import after_commit
 from worldsmith.core.jobs import repository as jobs_repo
 from worldsmith.core.jobs.process import EnginePool
 from worldsmith.core.jobs.runner import JobRunner
-from worldsmith.core.jobs.sweeper import sweep_once
 from worldsmith.core.jobs.tasks import TaskRegistry
+from worldsmith.core.maintenance import run_maintenance
 from worldsmith.core.models import Job
 
 log = logging.getLogger(__name__)
 
-SWEEP_SECONDS = 5.0
+MAINTENANCE_SECONDS = 5.0
+STOP_GRACE_SECONDS = 1.0
 
 
 class EmbeddedQueue:
@@ -43,6 +44,7 @@ class EmbeddedQueue:
         self.runner = JobRunner(container, registry, self.pool)
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
         self._instance = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
     async def enqueue(self, session: AsyncSession, job: Job) -> None:
@@ -52,12 +54,20 @@ class EmbeddedQueue:
         after_commit(session, _wake)
 
     async def start(self) -> None:
+        if self.workers <= 0:
+            return  # an API-only node: jobs wait in the table for other processes
         self.pool.warm(self.registry.engines())
         for index in range(self.workers):
             self._tasks.append(asyncio.create_task(self._work(f"{self._instance}:{index}")))
         self._tasks.append(asyncio.create_task(self._maintain()))
 
     async def stop(self) -> None:
+        """Idle workers leave at once; a job still running is abandoned (its lease lapses and
+        it is taken over on the next start), as it would be if the process died."""
+        self._stopping = True
+        self._wake.set()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=STOP_GRACE_SECONDS)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -68,7 +78,7 @@ class EmbeddedQueue:
 
     async def _work(self, worker_id: str) -> None:
         settings = self.container.settings
-        while True:
+        while not self._stopping:
             self._wake.clear()  # before claiming, so a dispatch during the claim is not lost
             try:
                 async with self.container.db.transaction() as session:
@@ -89,9 +99,9 @@ class EmbeddedQueue:
                 log.exception("worker %s: job %s crashed the runner", worker_id, job.id)
 
     async def _maintain(self) -> None:
-        while True:
-            await asyncio.sleep(SWEEP_SECONDS)
+        while not self._stopping:
+            await asyncio.sleep(MAINTENANCE_SECONDS)
             try:
-                await sweep_once(self.container, self.registry)
+                await run_maintenance(self.container, self.registry)
             except Exception:
-                log.exception("sweep failed")
+                log.exception("maintenance failed")

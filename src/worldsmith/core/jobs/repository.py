@@ -159,3 +159,36 @@ async def cancelled_waiting_jobs(session: AsyncSession, limit: int = 100) -> lis
         .limit(limit)
     )
     return list((await session.execute(stmt)).scalars())
+
+
+async def lapsed_jobs(session: AsyncSession, limit: int = 100) -> list[tuple[str, str]]:
+    """(id, queue) of running jobs whose lease lapsed with attempts left: their worker died
+    and, with an external queue, nobody will hand them out again unless we do."""
+    now = utcnow()
+    stmt = (
+        select(Job.id, Job.queue)
+        .where(
+            Job.status == JobStatus.RUNNING,
+            Job.lease_expires_at < now,
+            Job.attempts < Job.max_attempts,
+            Job.cancel_requested.is_(False),
+        )
+        .limit(limit)
+    )
+    return [(row.id, row.queue) for row in (await session.execute(stmt)).all()]
+
+
+async def request_cancel(session: AsyncSession, job_id: str) -> str | None:
+    """Ask for a job to stop. A queued job is finished by the next sweep; a running one stops
+    at its next heartbeat. Returns the job's status, or None if there is no such job."""
+    stmt = (
+        update(Job)
+        .where(Job.id == job_id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+        .values(cancel_requested=True, updated_at=utcnow())
+        .returning(Job.status)
+    )
+    status = (await session.execute(stmt)).scalar_one_or_none()
+    if status is not None:
+        return "cancelling"
+    current: str | None = await session.scalar(select(Job.status).where(Job.id == job_id))
+    return current

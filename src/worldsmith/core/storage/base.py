@@ -1,7 +1,9 @@
-"""The object-store protocol every backend implements (local folder now, S3 next).
+"""The object-store protocol every backend implements: a local folder (`local.py`) or an
+S3-compatible bucket (`s3.py`); `factory.py` picks one from the settings.
 
 Keys are relative, slash-separated paths such as `worlds/<id>/pano.png`. Writes are atomic:
-an object is visible under its key only once all its bytes are durably stored.
+an object is visible under its key only once all its bytes are durably stored. Code outside
+`core/storage` uses only this protocol, so it runs unchanged on either backend.
 """
 
 from __future__ import annotations
@@ -54,7 +56,14 @@ class ObjectStore(Protocol):
         ...
 
     async def materialize(self, key: str, scratch_dir: Path) -> Path:
-        """A local path holding the object's bytes, for engines that need files."""
+        """A local path holding the object's bytes, for engines that need files. Remote stores
+        download into `scratch_dir` (which the caller cleans up); the local store returns the
+        object's own file, which must not be modified. Raises FileNotFoundError."""
+        ...
+
+    async def stat(self, key: str) -> int | None:
+        """The object's size in bytes, or None when there is none: lets a caller check an
+        upload's size before fetching it (presigned PUTs to a bucket cannot cap it)."""
         ...
 
     async def exists(self, key: str) -> bool: ...
@@ -65,4 +74,8 @@ class ObjectStore(Protocol):
 
     def presign_upload(
         self, key: str, *, content_type: str, max_bytes: int, expires_in: int
-    ) -> PresignedUpload: ...
+    ) -> PresignedUpload:
+        """A URL the client PUTs the bytes to, with the exact headers it must send. `max_bytes`
+        is enforced during the upload where the backend can (local) and otherwise when the
+        upload is finalized (S3)."""
+        ...

@@ -1,4 +1,6 @@
-"""Objects in a folder on local disk, served through HMAC-signed URLs by this server."""
+"""Objects in a folder on local disk, served through HMAC-signed URLs by this server (the
+routes in `routes.py`, which are the only users of the methods beyond the ObjectStore
+protocol)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import contextlib
 import hashlib
 import os
 import shutil
+import stat
 import time
 import uuid
 from pathlib import Path
@@ -78,6 +81,16 @@ class LocalObjectStore:
         if not await asyncio.to_thread(path.is_file):
             raise FileNotFoundError(key)
         return path
+
+    async def stat(self, key: str) -> int | None:
+        def _stat() -> int | None:
+            try:
+                info = self.path_for(key).stat()
+            except (FileNotFoundError, NotADirectoryError):
+                return None
+            return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+        return await asyncio.to_thread(_stat)
 
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self.path_for(key).is_file)

@@ -1,4 +1,7 @@
-"""HTTP endpoints behind the local store's signed URLs (GET downloads, PUT uploads)."""
+"""HTTP endpoints behind the local store's signed URLs (GET downloads, PUT uploads).
+
+With a bucket as the store, clients talk to the bucket directly and these routes answer 404.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +17,17 @@ from worldsmith.core.deps import ContainerDep
 from worldsmith.core.errors import AppError, Forbidden, NotFound, PayloadTooLarge
 from worldsmith.core.security import UrlGrant
 from worldsmith.core.storage.base import InvalidKey, check_key, guess_content_type
-from worldsmith.core.storage.local import OBJECTS_ROUTE
+from worldsmith.core.storage.local import OBJECTS_ROUTE, LocalObjectStore
 from worldsmith.core.storage.uploads import ReceivedUpload, discard, stream_to_file
 
 router = APIRouter(include_in_schema=False)
+
+
+def _local_store(container: Container) -> LocalObjectStore:
+    store = container.store
+    if not isinstance(store, LocalObjectStore):
+        raise NotFound("no such object")
+    return store
 
 
 def _check_grant(container: Container, grant: UrlGrant, signature: str) -> None:
@@ -42,10 +52,11 @@ async def download_object(
     signature: Annotated[str, Query()],
     method: Annotated[str, Query()] = "GET",
 ) -> FileResponse:
+    store = _local_store(container)
     if method.upper() != "GET":
         raise Forbidden(f"this URL is signed for {method.upper()}, not GET")
     _check_grant(container, UrlGrant("GET", key, expires), signature)
-    path = container.store.path_for(key)
+    path = store.path_for(key)
     if not path.is_file():
         raise NotFound("no such object")
     return FileResponse(path, media_type=guess_content_type(key))
@@ -61,6 +72,7 @@ async def upload_object(
     max_bytes: Annotated[int, Query()],
     method: Annotated[str, Query()] = "GET",
 ) -> Response:
+    store = _local_store(container)
     if method.upper() != "PUT":
         raise Forbidden(f"this URL is signed for {method.upper()}, not PUT")
     content_type = request.headers.get("content-type", "")
@@ -71,7 +83,6 @@ async def upload_object(
             f"the upload is {int(declared)} bytes; this URL allows at most {max_bytes}"
         )
 
-    store = container.store
     temp = store.new_temp_path()
     size, sha256 = await stream_to_file(request.stream(), temp, max_bytes)
     upload = ReceivedUpload(key, temp, size, sha256, content_type)

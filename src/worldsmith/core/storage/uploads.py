@@ -57,9 +57,12 @@ class _HashingSink:
         self.fh = fh
         self.digest = hashlib.sha256()
 
-    def write(self, data: bytes | bytearray) -> None:
-        self.digest.update(data)
-        self.fh.write(data)
+    def write_all(self, chunks: list[bytes]) -> None:
+        # hashlib and file writes release the GIL, so this overlaps with the event loop
+        # reading the next chunks from the socket.
+        for chunk in chunks:
+            self.digest.update(chunk)
+            self.fh.write(chunk)
 
     def finish(self) -> None:
         self.fh.flush()
@@ -70,10 +73,15 @@ async def stream_to_file(
     chunks: AsyncIterator[bytes], dest: Path, max_bytes: int
 ) -> tuple[int, str]:
     """Write `chunks` to `dest` (fsynced) and return (size, sha256 hex). Raises
-    PayloadTooLarge as soon as more than `max_bytes` arrive; the partial file is removed."""
+    PayloadTooLarge as soon as more than `max_bytes` arrive; the partial file is removed.
+
+    Chunks are handed to a worker thread in batches of a few MiB without copying them; one
+    batch is written while the next is received, so disk and network overlap and the event
+    loop never blocks on the disk."""
     loop = asyncio.get_running_loop()
     size = 0
-    buf = bytearray()
+    batch: list[bytes] = []
+    batch_bytes = 0
     pending: asyncio.Future[None] | None = None
     fh = await asyncio.to_thread(dest.open, "wb")
     sink = _HashingSink(fh)
@@ -84,17 +92,17 @@ async def stream_to_file(
                 raise PayloadTooLarge(
                     f"the upload is larger than this URL allows ({max_bytes} bytes)"
                 )
-            buf += chunk
-            if len(buf) >= BUFFER_BYTES:
+            batch.append(chunk)
+            batch_bytes += len(chunk)
+            if batch_bytes >= BUFFER_BYTES:
                 if pending is not None:
                     await pending
-                pending = loop.run_in_executor(None, sink.write, buf)
-                buf = bytearray()
+                pending = loop.run_in_executor(None, sink.write_all, batch)
+                batch, batch_bytes = [], 0
         if pending is not None:
             await pending
             pending = None
-        if buf:
-            await asyncio.to_thread(sink.write, buf)
+        await asyncio.to_thread(sink.write_all, batch)
         await asyncio.to_thread(sink.finish)
     except BaseException:
         if pending is not None:
