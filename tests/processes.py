@@ -21,6 +21,14 @@ def free_port() -> int:
         return port
 
 
+def new_account(env: dict[str, str], email: str, usd: str) -> dict[str, object]:
+    """Migrate (as an operator would, before the first node starts) and create an account."""
+    subprocess.run(
+        [sys.executable, "-m", "worldsmith", "migrate"], env=env, check=True, capture_output=True
+    )
+    return cli(env, "accounts", "create", "--email", email, "--credits-usd", usd)
+
+
 def cli(env: dict[str, str], *args: str) -> dict[str, object]:
     out = subprocess.run(
         [sys.executable, "-m", "worldsmith", *args],

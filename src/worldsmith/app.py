@@ -24,9 +24,9 @@ from worldsmith.worlds.tasks import WorldTask
 log = logging.getLogger("worldsmith")
 
 
-def task_registry() -> TaskRegistry:
+def task_registry(settings: Settings) -> TaskRegistry:
     registry = TaskRegistry()
-    registry.register(WorldTask())
+    registry.register(WorldTask(queue=settings.world_queue))
     return registry
 
 
@@ -55,7 +55,7 @@ def build_queue(
 
 def wire(container: Container, *, workers: int, queues: list[str] | None = None) -> TaskRegistry:
     """Connect the domains to the core: upload hooks, job tasks, the queue."""
-    registry = task_registry()
+    registry = task_registry(container.settings)
     container.upload_hooks.register(KEY_PREFIX, MediaAssetUploadHook(container))
     container.queue = build_queue(container, registry, workers=workers, queues=queues)
     return registry

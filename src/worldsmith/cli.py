@@ -25,8 +25,12 @@ app.add_typer(credits_app, name="credits")
 
 
 async def _database(settings: Settings) -> Database:
+    """The database for a one-off command. An embedded (SQLite) install is migrated on the
+    spot, so `accounts create` works before the first `serve`; a shared PostgreSQL database is
+    only ever migrated by `serve` or `worldsmith migrate`, on purpose."""
     db = Database.from_settings(settings)
-    await migrate(db.url)
+    if db.is_sqlite:
+        await migrate(db.url)
     return db
 
 

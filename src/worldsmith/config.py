@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # Jobs in scale-out mode: "auto" uses Procrastinate on PostgreSQL, the embedded queue on
     # SQLite; "embedded" forces the in-process queue.
     queue: Literal["auto", "embedded", "procrastinate"] = "auto"
+    # The queue world jobs are sent to: "cpu" for the builtin engine; a GPU model adapter
+    # would be routed to a "gpu" worker pool.
+    world_queue: str = "cpu"
 
     # Jobs
     embedded_workers: int = 1
@@ -57,7 +60,7 @@ class Settings(BaseSettings):
     job_poll_seconds: float = 2.0
     job_max_attempts: int = 3
     engine_processes: int = 1  # size of the process pool CPU-heavy engine work runs in
-    # 0 keeps worlds' files for good; N deletes them N days after their operation finished.
+    # 0 keeps worlds' files for good; N deletes them N days after the world was submitted.
     artifact_ttl_days: int = 0
 
     # Money

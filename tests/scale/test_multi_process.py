@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import PG_URL
-from tests.processes import Process, Server, cli
+from tests.processes import Process, Server, new_account
 from tests.s3_server import S3Bucket, s3_bucket, s3_server  # noqa: F401
 
 pytestmark = pytest.mark.skipif(
@@ -57,7 +57,7 @@ def test_twenty_worlds_two_workers_one_killed(
     s3_bucket: S3Bucket,  # noqa: F811
 ) -> None:
     env = _env(tmp_path, database_url, s3_bucket)
-    account = cli(env, "accounts", "create", "--email", "scale@example.com", "--credits-usd", "5")
+    account = new_account(env, "scale@example.com", "5")
     headers = {"WLT-Api-Key": str(account["apiKey"])}
     api = Server(env, tmp_path / "api.log", "--no-workers")
     workers = [

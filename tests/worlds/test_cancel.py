@@ -52,7 +52,7 @@ async def test_cancel_queued_world(
         assert await jobs_repo.request_cancel(session, op["operation_id"]) == "cancelling"
     from worldsmith.app import task_registry
 
-    registry: TaskRegistry = task_registry()
+    registry: TaskRegistry = task_registry(container.settings)
     report = await run_maintenance(container, registry)
     assert report.finished == 1
     done = await wait_done(client, account, op["operation_id"])

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.processes import Server, cli, sync_url
+from tests.processes import Server, new_account, sync_url
 
 
 @pytest.fixture
@@ -32,9 +32,7 @@ def server_env(tmp_path: Path, database_url: str | None) -> Iterator[dict[str, s
 def test_killed_server_job_finishes_once_charged_once(
     server_env: dict[str, str], tmp_path: Path
 ) -> None:
-    created = cli(
-        server_env, "accounts", "create", "--email", "k@example.com", "--credits-usd", "5"
-    )
+    created = new_account(server_env, "k@example.com", "5")
     assert isinstance(created["apiKey"], str) and created["apiKey"].startswith("wsk_")
     headers = {"WLT-Api-Key": created["apiKey"]}
     server = Server(server_env, tmp_path / "server.log")

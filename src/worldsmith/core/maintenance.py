@@ -18,14 +18,15 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from worldsmith.core.clock import utcnow
 from worldsmith.core.container import Container
 from worldsmith.core.jobs.sweeper import sweep_once
 from worldsmith.core.jobs.tasks import TaskRegistry
-from worldsmith.core.models import Job, MediaAsset, World
+from worldsmith.core.models import Job, JobStatus, MediaAsset, World
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ async def run_maintenance(
     report.finished = await sweep_once(container, registry)
     report.expired_worlds = await _expire_worlds(container)
     report.expired_uploads = await _expire_uploads(container)
-    report.scratch_removed = await asyncio.to_thread(_clean_scratch, container)
+    report.scratch_removed = await _clean_scratch(container)
     if any(vars(report).values()):
         log.info("maintenance: %s", report)
     return report
@@ -83,35 +84,58 @@ async def _expire_worlds(container: Container) -> int:
 
 
 async def _expire_uploads(container: Container) -> int:
+    """Pending assets whose upload URL expired with nothing uploaded. With S3 the bytes may
+    have arrived without our server seeing them (they are checked on first use): those stay."""
     cutoff = utcnow() - timedelta(seconds=container.settings.upload_url_ttl_seconds)
-    async with container.db.transaction() as session:
-        stale = list(
+    async with container.db.read() as session:
+        candidates = list(
             (
                 await session.execute(
-                    select(MediaAsset)
+                    select(MediaAsset.id, MediaAsset.storage_key)
                     .where(MediaAsset.status == "pending", MediaAsset.created_at < cutoff)
                     .limit(BATCH)
                 )
-            ).scalars()
+            ).all()
         )
-        for asset in stale:
-            await session.delete(asset)
-    for asset in stale:  # an upload may have landed in S3 without ever being used
-        await container.store.delete(asset.storage_key)
+    stale = [row.id for row in candidates if await container.store.stat(row.storage_key) is None]
+    if not stale:
+        return 0
+    async with container.db.transaction() as session:
+        await session.execute(
+            delete(MediaAsset).where(MediaAsset.id.in_(stale), MediaAsset.status == "pending")
+        )
     return len(stale)
 
 
-def _clean_scratch(container: Container) -> int:
-    """Work dirs of jobs are removed by their runner; a killed worker leaves its own behind."""
-    root = container.settings.work_dir
-    if not root.is_dir():
+async def _clean_scratch(container: Container) -> int:
+    """Work dirs of jobs are removed by their runner; a killed worker leaves its own behind.
+    A directory goes once it is an hour old and its job is no longer running."""
+    candidates = await asyncio.to_thread(_old_scratch_dirs, container.settings.work_dir)
+    if not candidates:
         return 0
-    removed = 0
+    async with container.db.read() as session:
+        running = set(
+            (
+                await session.execute(
+                    select(Job.id).where(
+                        Job.id.in_([path.name for path in candidates]),
+                        Job.status == JobStatus.RUNNING,
+                    )
+                )
+            ).scalars()
+        )
+    doomed = [path for path in candidates if path.name not in running]
+    for path in doomed:
+        await asyncio.to_thread(shutil.rmtree, path, True)
+    return len(doomed)
+
+
+def _old_scratch_dirs(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return []
     cutoff = time.time() - SCRATCH_GRACE_SECONDS
-    for entry in root.iterdir():
-        if entry.name == "incoming" or not entry.is_dir():
-            continue
-        if entry.stat().st_mtime < cutoff:
-            shutil.rmtree(entry, ignore_errors=True)
-            removed += 1
-    return removed
+    return [
+        entry
+        for entry in root.iterdir()
+        if entry.is_dir() and entry.name != "incoming" and entry.stat().st_mtime < cutoff
+    ]

@@ -103,7 +103,9 @@ async def generate(
         raise
     try:
         async with container.db.transaction() as session:
-            job, world = _new_rows(req, principal, job_id, world_id, seed, cost, inputs)
+            job, world = _new_rows(
+                settings.world_queue, req, principal, job_id, world_id, seed, cost, inputs
+            )
             world.world_prompt = saved_prompt
             if settings.artifact_ttl_days > 0:
                 job.expires_at = utcnow() + timedelta(days=settings.artifact_ttl_days)
@@ -124,6 +126,7 @@ async def generate(
 
 
 def _new_rows(
+    queue: str,
     req: schemas.WorldsGenerateRequest,
     principal: Principal,
     job_id: str,
@@ -136,7 +139,7 @@ def _new_rows(
     job = Job(
         id=job_id,
         kind=JOB_KIND,
-        queue="cpu",
+        queue=queue,
         owner_id=principal.account_id,
         subject_id=world_id,
         status=JobStatus.QUEUED,

@@ -21,8 +21,10 @@ ENGINE = "worldsmith.engines.world.pipeline:run_world"
 
 class WorldTask:
     kind = JOB_KIND
-    queue = "cpu"
     engine: str | None = ENGINE
+
+    def __init__(self, queue: str = "cpu") -> None:
+        self.queue = queue
 
     async def _engine_input(self, job: Job, ctx: JobContext) -> WorldEngineInput:
         data = job.input

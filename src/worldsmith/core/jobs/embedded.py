@@ -6,16 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
-import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from worldsmith.core.container import Container
 from worldsmith.core.db import after_commit
 from worldsmith.core.jobs import repository as jobs_repo
-from worldsmith.core.jobs.process import EnginePool
+from worldsmith.core.jobs.process import EnginePool, worker_instance_id
 from worldsmith.core.jobs.runner import JobRunner
 from worldsmith.core.jobs.tasks import TaskRegistry
 from worldsmith.core.maintenance import run_maintenance
@@ -45,7 +42,7 @@ class EmbeddedQueue:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
-        self._instance = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._instance = worker_instance_id()
 
     async def enqueue(self, session: AsyncSession, job: Job) -> None:
         async def _wake() -> None:
@@ -56,7 +53,7 @@ class EmbeddedQueue:
     async def start(self) -> None:
         if self.workers <= 0:
             return  # an API-only node: jobs wait in the table for other processes
-        self.pool.warm(self.registry.engines())
+        self.pool.warm(self.registry.engines(self.queues))
         for index in range(self.workers):
             self._tasks.append(asyncio.create_task(self._work(f"{self._instance}:{index}")))
         self._tasks.append(asyncio.create_task(self._maintain()))

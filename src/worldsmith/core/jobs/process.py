@@ -10,6 +10,8 @@ import importlib
 import json
 import multiprocessing
 import os
+import socket
+import uuid
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,12 @@ def read_progress(work_dir: Path) -> tuple[float, str | None, str | None] | None
     return float(data["fraction"]), data.get("stage"), data.get("message")
 
 
+def worker_instance_id() -> str:
+    """host:pid:random — who holds a lease, readable in the jobs table (host name cut so the
+    id always fits the column)."""
+    return f"{socket.gethostname()[:100]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
 def _resolve(path: str) -> Any:
     module, _, name = path.partition(":")
     return getattr(importlib.import_module(module), name)
@@ -55,6 +63,19 @@ def run_engine_in_child(fn_path: str, payload: Any, work_dir: str) -> Any:
     return _resolve(fn_path)(payload, ctx)
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to kill this engine process when its worker dies (even by SIGKILL), so a
+    killed worker never leaves an engine burning CPU for a job someone else now runs."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the engine exits when its pipe to the parent closes
+
+
 class EnginePool:
     """A lazily started pool of `spawn`ed processes (fork is unsafe with threads and an event
     loop in the parent)."""
@@ -66,7 +87,9 @@ class EnginePool:
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
             self._executor = ProcessPoolExecutor(
-                max_workers=self.processes, mp_context=multiprocessing.get_context("spawn")
+                max_workers=self.processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_die_with_parent,
             )
         return self._executor
 

@@ -15,9 +15,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import socket
-import uuid
 from typing import Any
 
 from procrastinate import App, JobContext, PsycopgConnector
@@ -27,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from worldsmith.core.container import Container
 from worldsmith.core.jobs import repository as jobs_repo
-from worldsmith.core.jobs.process import EnginePool
+from worldsmith.core.jobs.process import EnginePool, worker_instance_id
 from worldsmith.core.jobs.runner import JobRunner
 from worldsmith.core.jobs.tasks import TaskRegistry
 from worldsmith.core.models import Job
@@ -37,6 +34,10 @@ log = logging.getLogger(__name__)
 RUN_JOB_TASK = "worldsmith.run_job"
 MAINTAIN_TASK = "worldsmith.maintain"
 MAINTENANCE_QUEUE = "maintenance"
+# On stop, running jobs get this long to finish; then they are abandoned and, their lease
+# lapsing, taken over by another worker.
+SHUTDOWN_GRACE_SECONDS = 10.0
+ORPHAN_AFTER_SECONDS = 60
 
 _DEFER_SQL = text(
     "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, NULL, :lock, "
@@ -92,7 +93,7 @@ class ProcrastinateQueue:
                 conninfo=libpq_url(container.db.url), min_size=1, max_size=max(4, workers + 2)
             )
         )
-        self._instance = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._instance = worker_instance_id()
         self._worker: asyncio.Task[None] | None = None
         self._register_tasks()
 
@@ -101,7 +102,8 @@ class ProcrastinateQueue:
         async def run_job(context: JobContext, job_id: str) -> None:
             await self._run(job_id, f"{self._instance}:{context.job.id}")
 
-        @self.app.periodic(cron="*/10 * * * * *", periodic_id="sweep")
+        # Procrastinate's cron puts seconds in the 6th field: this is "every 10 seconds".
+        @self.app.periodic(cron="* * * * * */10", periodic_id="sweep")
         @self.app.task(name=MAINTAIN_TASK, queue=MAINTENANCE_QUEUE, pass_context=True)
         async def maintain(context: JobContext, timestamp: int) -> None:
             from worldsmith.core.maintenance import run_maintenance
@@ -123,10 +125,13 @@ class ProcrastinateQueue:
         await self.runner.execute(job, worker_id)
 
     async def requeue_stalled(self) -> int:
-        """Defer again the jobs a dead worker left behind (lease lapsed, attempts left)."""
+        """Defer again the jobs nobody will run: a dead worker's (lease lapsed, attempts
+        left), and queued ones whose Procrastinate row is gone (its run failed before it could
+        claim our row, e.g. on a database error)."""
         count = 0
         async with self.container.db.read() as session:
             stalled = await jobs_repo.lapsed_jobs(session)
+            stalled += await _orphaned_queued_jobs(session)
         for job_id, queue in stalled:
             try:
                 async with self.container.db.transaction() as session:
@@ -141,18 +146,36 @@ class ProcrastinateQueue:
         await self.app.open_async()
         if self.workers <= 0:
             return
-        self.pool.warm(self.registry.engines())
+        self.pool.warm(self.registry.engines(self.queues))
+        self._worker = asyncio.create_task(self._supervise())
+
+    async def _supervise(self) -> None:
+        """Keep a Procrastinate worker running. Procrastinate stops its worker when its
+        LISTEN connection fails (a database outage); without this the process would stay up
+        and take no jobs, where a restart by systemd would not even be triggered."""
         queues = [*self.queues, MAINTENANCE_QUEUE] if self.maintenance else self.queues
-        self._worker = asyncio.create_task(
-            self.app.run_worker_async(
-                queues=queues,
-                concurrency=self.workers,
-                name=self._instance,
-                install_signal_handlers=False,
-                wait=True,
-                delete_jobs="successful",
-            )
-        )
+        backoff = 1.0
+        while True:
+            started = asyncio.get_running_loop().time()
+            try:
+                await self.app.run_worker_async(
+                    queues=queues,
+                    concurrency=self.workers,
+                    name=self._instance,
+                    install_signal_handlers=False,
+                    wait=True,
+                    delete_jobs="successful",
+                    shutdown_graceful_timeout=SHUTDOWN_GRACE_SECONDS,
+                )
+                log.warning("procrastinate worker stopped; restarting")
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("procrastinate worker failed; restarting in %.0f s", backoff)
+            if asyncio.get_running_loop().time() - started > 60:
+                backoff = 1.0
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 30.0)
 
     async def stop(self) -> None:
         if self._worker is not None:
@@ -162,6 +185,19 @@ class ProcrastinateQueue:
             self._worker = None
         await self.app.close_async()
         self.pool.shutdown()
+
+
+_ORPHANS_SQL = text(
+    "SELECT j.id, j.queue FROM jobs j WHERE j.status = 'queued' AND NOT j.cancel_requested "
+    "AND j.created_at < now() - make_interval(secs => :age) AND NOT EXISTS ("
+    "SELECT 1 FROM procrastinate_jobs p WHERE p.queueing_lock = 'worldsmith-job:' || j.id "
+    "AND p.status IN ('todo', 'doing')) LIMIT 100"
+)
+
+
+async def _orphaned_queued_jobs(session: AsyncSession) -> list[tuple[str, str]]:
+    rows = await session.execute(_ORPHANS_SQL, {"age": ORPHAN_AFTER_SECONDS})
+    return [(row.id, row.queue) for row in rows]
 
 
 def _is_unique_violation(exc: BaseException) -> bool:

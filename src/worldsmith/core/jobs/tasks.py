@@ -47,8 +47,15 @@ class TaskRegistry:
         except KeyError:
             raise LookupError(f"no task registered for job kind {kind!r}") from None
 
-    def engines(self) -> list[str]:
-        return sorted({task.engine for task in self._tasks.values() if task.engine})
+    def engines(self, queues: list[str] | None = None) -> list[str]:
+        """Engines of the tasks on `queues` (all when None): what a worker should warm."""
+        return sorted(
+            {
+                task.engine
+                for task in self._tasks.values()
+                if task.engine and (queues is None or task.queue in queues)
+            }
+        )
 
     def queues(self) -> list[str]:
         return sorted({task.queue for task in self._tasks.values()})
