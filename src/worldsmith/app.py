@@ -8,6 +8,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from worldsmith.assets import router as assets_router
+from worldsmith.assets.errors import assets_error_shape
+from worldsmith.assets.skills import router as skills_router
+from worldsmith.assets.storage_profiles import router as storage_profiles_router
 from worldsmith.config import Settings, get_settings
 from worldsmith.core import error_handlers
 from worldsmith.core.container import Container
@@ -22,6 +26,8 @@ from worldsmith.worlds.media_assets import KEY_PREFIX, MediaAssetUploadHook
 from worldsmith.worlds.tasks import WorldTask
 
 log = logging.getLogger("worldsmith")
+
+ASSETS_PREFIXES = ("/api/v1/assets", "/api/v1/storage-profiles")
 
 
 def task_registry(settings: Settings) -> TaskRegistry:
@@ -85,8 +91,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Self-hostable generative media platform",
         lifespan=lifespan,
     )
-    error_handlers.install(app, error_handlers.ErrorShapes())
+    shapes = error_handlers.ErrorShapes()
+    for prefix in ASSETS_PREFIXES:
+        shapes.register(prefix, assets_error_shape)
+    error_handlers.install(app, shapes)
     app.include_router(worlds_router.router)
+    app.include_router(assets_router.router)
+    app.include_router(skills_router.router)
+    app.include_router(storage_profiles_router.router)
     app.include_router(storage_routes.router)
     app.include_router(viewer.router)
     return app

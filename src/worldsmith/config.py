@@ -83,6 +83,36 @@ class Settings(BaseSettings):
 
     server: Literal["granian", "uvicorn"] = "granian"
 
+    # JWT bearer tokens (Assets API and later surfaces), besides API keys. `sub` is the
+    # account id. HS256 with a shared secret and/or RS256 with a PEM public key.
+    jwt_hs256_secret: str | None = None
+    jwt_rs256_public_key: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+
+    # Assets API
+    assets_max_upload_bytes: int = 25 * MB
+    assets_allowed_content_types: list[str] = Field(
+        default_factory=lambda: [
+            "image/png",
+            "image/jpeg",
+            "image/gif",
+            "image/webp",
+            "image/avif",
+            "image/bmp",
+            "image/tiff",
+        ]
+    )
+    assets_max_pixels: int = 50_000_000  # larger images are refused (decompression bombs)
+    assets_default_page_size: int = 20
+    assets_max_page_size: int = 100
+    assets_skill_wait_seconds: float = 60.0  # how long "run a skill" waits for its job
+    assets_git_cache_dir: Path | None = None  # clones of remote git-repo profiles
+    # Optional OpenAI-compatible vision endpoint for captions and alt text.
+    vision_api_base_url: str | None = None
+    vision_api_key: str | None = None
+    vision_model: str = "gpt-4o-mini"
+
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "worldsmith.db"

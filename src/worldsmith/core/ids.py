@@ -20,3 +20,8 @@ def uuid7() -> uuid.UUID:
 
 def new_id() -> str:
     return uuid7().hex
+
+
+def new_uuid() -> str:
+    """A dashed UUIDv7, the id format of the Assets API."""
+    return str(uuid7())
