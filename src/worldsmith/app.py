@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from worldsmith.assets import router as assets_router
 from worldsmith.assets.errors import assets_error_shape
 from worldsmith.assets.skills import router as skills_router
+from worldsmith.assets.skills.service import AssetSkillTask
 from worldsmith.assets.storage_profiles import router as storage_profiles_router
 from worldsmith.config import Settings, get_settings
 from worldsmith.core import error_handlers
@@ -33,6 +34,7 @@ ASSETS_PREFIXES = ("/api/v1/assets", "/api/v1/storage-profiles")
 def task_registry(settings: Settings) -> TaskRegistry:
     registry = TaskRegistry()
     registry.register(WorldTask(queue=settings.world_queue))
+    registry.register(AssetSkillTask())
     return registry
 
 

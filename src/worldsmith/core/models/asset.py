@@ -139,3 +139,16 @@ class SkillStepResult(Base):
     error_message: Mapped[str | None] = mapped_column(String(2000))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     completed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class AssetCount(Base):
+    """How many assets (and bytes) an account has per status and content type. Written only by
+    database triggers on `assets` (migration 0005), read by listing and usage stats."""
+
+    __tablename__ = "asset_counts"
+
+    owner_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(100), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    total_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)

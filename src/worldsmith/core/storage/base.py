@@ -43,6 +43,18 @@ class StoredObject:
 
 
 @dataclass(frozen=True)
+class StoreCapabilities:
+    """What a backend can do. `public_urls`: `download_url` gives a link a client can fetch
+    without our API key (otherwise content must be streamed through the API); `versioning`:
+    every write is kept as a revision (a git commit) and `commit_message` is recorded;
+    `write`: objects can be stored and deleted."""
+
+    public_urls: bool
+    versioning: bool
+    write: bool
+
+
+@dataclass(frozen=True)
 class PresignedUpload:
     url: str
     method: str
@@ -50,9 +62,15 @@ class PresignedUpload:
 
 
 class ObjectStore(Protocol):
-    async def put_file(self, key: str, src: Path, content_type: str) -> StoredObject:
+    @property
+    def capabilities(self) -> StoreCapabilities: ...
+
+    async def put_file(
+        self, key: str, src: Path, content_type: str, *, commit_message: str | None = None
+    ) -> StoredObject:
         """Store a local file under `key`; `src` may be moved (it belongs to the caller's
-        scratch space)."""
+        scratch space). `commit_message` is recorded by versioning stores (git) and ignored by
+        the others."""
         ...
 
     async def materialize(self, key: str, scratch_dir: Path) -> Path:
@@ -68,14 +86,21 @@ class ObjectStore(Protocol):
 
     async def exists(self, key: str) -> bool: ...
 
-    async def delete(self, key: str) -> None: ...
+    async def delete(self, key: str, *, commit_message: str | None = None) -> None:
+        """Remove the object (no error when there is none); versioning stores commit the
+        removal with `commit_message`."""
+        ...
 
-    def download_url(self, key: str, *, expires_in: int) -> str: ...
+    def download_url(self, key: str, *, expires_in: int) -> str:
+        """A link to the object. Raises NotImplementedError where `capabilities.public_urls`
+        is False: stream the bytes through the API instead (`materialize`)."""
+        ...
 
     def presign_upload(
         self, key: str, *, content_type: str, max_bytes: int, expires_in: int
     ) -> PresignedUpload:
         """A URL the client PUTs the bytes to, with the exact headers it must send. `max_bytes`
         is enforced during the upload where the backend can (local) and otherwise when the
-        upload is finalized (S3)."""
+        upload is finalized (S3). Raises NotImplementedError where the backend has no upload
+        URLs (git repositories, local folders this server does not serve)."""
         ...

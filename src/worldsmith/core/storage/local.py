@@ -16,7 +16,12 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from worldsmith.core.security import UrlGrant, UrlSigner
-from worldsmith.core.storage.base import PresignedUpload, StoredObject, check_key
+from worldsmith.core.storage.base import (
+    PresignedUpload,
+    StoreCapabilities,
+    StoredObject,
+    check_key,
+)
 
 OBJECTS_ROUTE = "/storage/v1/objects"
 _COPY_CHUNK = 4 * 1024 * 1024
@@ -39,12 +44,35 @@ def _fsync_dir(path: Path) -> None:
 
 
 class LocalObjectStore:
-    def __init__(self, root: Path, signer: UrlSigner, public_base: str) -> None:
+    """`url_key_prefix` is for a store whose folder lies inside the folder the signed routes
+    serve (the container's store): its URLs name `<url_key_prefix>/<key>` there. None means
+    the routes cannot reach this folder: no URLs (`capabilities.public_urls` is False)."""
+
+    def __init__(
+        self,
+        root: Path,
+        signer: UrlSigner,
+        public_base: str,
+        *,
+        url_key_prefix: str | None = "",
+    ) -> None:
         self.root = root.resolve()
         self.tmp_dir = self.root / ".incoming"
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         self.signer = signer
         self.public_base = public_base.rstrip("/")
+        self.url_key_prefix = url_key_prefix.strip("/") if url_key_prefix is not None else None
+        self.capabilities = StoreCapabilities(
+            public_urls=url_key_prefix is not None, versioning=False, write=True
+        )
+
+    def _url_key(self, key: str) -> str:
+        check_key(key)
+        if self.url_key_prefix is None:
+            raise NotImplementedError(
+                "this folder is not served by the storage routes: stream its content instead"
+            )
+        return f"{self.url_key_prefix}/{key}" if self.url_key_prefix else key
 
     def path_for(self, key: str) -> Path:
         return self.root / check_key(key)
@@ -73,7 +101,9 @@ class LocalObjectStore:
         self.promote(temp, key)
         return StoredObject(key=key, size=size, sha256=sha)
 
-    async def put_file(self, key: str, src: Path, content_type: str) -> StoredObject:
+    async def put_file(
+        self, key: str, src: Path, content_type: str, *, commit_message: str | None = None
+    ) -> StoredObject:
         return await asyncio.to_thread(self._put_file_sync, check_key(key), src)
 
     async def materialize(self, key: str, scratch_dir: Path) -> Path:
@@ -95,7 +125,7 @@ class LocalObjectStore:
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self.path_for(key).is_file)
 
-    async def delete(self, key: str) -> None:
+    async def delete(self, key: str, *, commit_message: str | None = None) -> None:
         def _delete() -> None:
             with contextlib.suppress(FileNotFoundError):
                 self.path_for(key).unlink()
@@ -112,14 +142,14 @@ class LocalObjectStore:
         return f"{self.public_base}{OBJECTS_ROUTE}/{quote(grant.key)}?{urlencode(params)}"
 
     def download_url(self, key: str, *, expires_in: int) -> str:
-        grant = UrlGrant("GET", check_key(key), int(time.time()) + expires_in)
+        grant = UrlGrant("GET", self._url_key(key), int(time.time()) + expires_in)
         return self._signed_url(grant)
 
     def presign_upload(
         self, key: str, *, content_type: str, max_bytes: int, expires_in: int
     ) -> PresignedUpload:
         grant = UrlGrant(
-            "PUT", check_key(key), int(time.time()) + expires_in, max_bytes, content_type
+            "PUT", self._url_key(key), int(time.time()) + expires_in, max_bytes, content_type
         )
         return PresignedUpload(
             url=self._signed_url(grant), method="PUT", headers={"Content-Type": content_type}

@@ -29,7 +29,12 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from worldsmith.config import Settings
-from worldsmith.core.storage.base import PresignedUpload, StoredObject, check_key
+from worldsmith.core.storage.base import (
+    PresignedUpload,
+    StoreCapabilities,
+    StoredObject,
+    check_key,
+)
 
 # SigV4 presigned URLs live at most 7 days.
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
@@ -46,8 +51,27 @@ def make_s3_client(settings: Settings) -> Any:
             "set both WORLDSMITH_S3_ACCESS_KEY_ID and WORLDSMITH_S3_SECRET_ACCESS_KEY, or neither "
             "(to use the standard AWS credential chain)"
         )
+    return make_s3_client_for(
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        access_key_id=key_id,
+        secret_access_key=secret,
+    )
+
+
+def make_s3_client_for(
+    *,
+    endpoint_url: str | None,
+    region: str | None,
+    access_key_id: str | None,
+    secret_access_key: str | None,
+) -> Any:
+    """A boto3 client for one endpoint and set of credentials (the settings' own, or a storage
+    profile's). Raises ValueError when no credentials can be found."""
     session = boto3.session.Session(
-        aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=settings.s3_region
+        aws_access_key_id=access_key_id,
+        aws_secret_access_key=secret_access_key,
+        region_name=region,
     )
     if session.get_credentials() is None:  # fail at start-up, not on the first presign
         raise ValueError(
@@ -55,7 +79,7 @@ def make_s3_client(settings: Settings) -> Any:
             "WORLDSMITH_S3_SECRET_ACCESS_KEY, or the standard AWS_* variables"
         )
     options: dict[str, Any] = {"signature_version": "s3v4", "retries": {"mode": "standard"}}
-    if settings.s3_endpoint_url:
+    if endpoint_url:
         # S3-compatible servers (MinIO, Ceph, R2, moto...) rarely resolve virtual-host bucket
         # names, and several reject the checksums newer SDKs add to every upload by default.
         options["s3"] = {"addressing_style": "path"}
@@ -65,7 +89,7 @@ def make_s3_client(settings: Settings) -> Any:
         # On AWS, virtual-host style gives regional URLs (bucket.s3.<region>.amazonaws.com): the
         # global host answers young buckets with a redirect, which breaks a presigned URL.
         options["s3"] = {"addressing_style": "virtual"}
-    return session.client("s3", endpoint_url=settings.s3_endpoint_url, config=Config(**options))
+    return session.client("s3", endpoint_url=endpoint_url, config=Config(**options))
 
 
 def _is_not_found(exc: ClientError) -> bool:
@@ -100,6 +124,8 @@ class _HashingReader:
 
 
 class S3ObjectStore:
+    capabilities = StoreCapabilities(public_urls=True, versioning=False, write=True)
+
     def __init__(
         self, client: Any, bucket: str, prefix: str = "", *, public_base_url: str | None = None
     ) -> None:
@@ -123,7 +149,9 @@ class S3ObjectStore:
             )
         return StoredObject(key=key, size=reader.size, sha256=reader.digest.hexdigest())
 
-    async def put_file(self, key: str, src: Path, content_type: str) -> StoredObject:
+    async def put_file(
+        self, key: str, src: Path, content_type: str, *, commit_message: str | None = None
+    ) -> StoredObject:
         return await asyncio.to_thread(self._put_file_sync, key, src, content_type)
 
     def _materialize_sync(self, key: str, scratch_dir: Path) -> Path:
@@ -159,7 +187,7 @@ class S3ObjectStore:
     async def exists(self, key: str) -> bool:
         return await self.stat(key) is not None
 
-    async def delete(self, key: str) -> None:
+    async def delete(self, key: str, *, commit_message: str | None = None) -> None:
         await asyncio.to_thread(
             self.client.delete_object, Bucket=self.bucket, Key=self.object_key(key)
         )
