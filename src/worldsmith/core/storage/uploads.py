@@ -13,7 +13,7 @@ import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from worldsmith.core.errors import PayloadTooLarge
 
@@ -77,7 +77,7 @@ async def stream_to_file(
     size = 0
     batch: list[bytes] = []
     batch_bytes = 0
-    pending: asyncio.Future[None] | None = None
+    pending: asyncio.Future[Any] | None = None
     fh = await asyncio.to_thread(dest.open, "wb")
     sink = _FileSink(fh)
     digest = hashlib.sha256()
@@ -88,20 +88,23 @@ async def stream_to_file(
                 raise PayloadTooLarge(
                     f"the upload is larger than this URL allows ({max_bytes} bytes)"
                 )
-            # Hashing a socket-sized chunk takes microseconds (SHA extensions): done here it
-            # costs less than handing every chunk to a thread and back.
-            digest.update(chunk)
             batch.append(chunk)
             batch_bytes += len(chunk)
             if batch_bytes >= BUFFER_BYTES:
                 if pending is not None:
                     await pending
-                pending = loop.run_in_executor(None, sink.write_all, batch)
+                # Two threads: the disk write and the hash both release the GIL, so they run
+                # side by side while the event loop keeps reading the socket.
+                pending = asyncio.gather(
+                    loop.run_in_executor(None, sink.write_all, batch),
+                    loop.run_in_executor(None, _hash_all, digest, batch),
+                )
                 batch, batch_bytes = [], 0
         if pending is not None:
             await pending
             pending = None
         await asyncio.to_thread(sink.write_all, batch)
+        _hash_all(digest, batch)
         await asyncio.to_thread(sink.finish)
     except BaseException:
         if pending is not None:
@@ -112,6 +115,11 @@ async def stream_to_file(
         raise
     await asyncio.to_thread(fh.close)
     return size, digest.hexdigest()
+
+
+def _hash_all(digest: Any, chunks: list[bytes]) -> None:
+    for chunk in chunks:
+        digest.update(chunk)
 
 
 def _unlink_quietly(path: Path) -> None:
