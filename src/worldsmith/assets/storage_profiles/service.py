@@ -156,6 +156,18 @@ def _git_local_path(container: Container, repository: str) -> Path:
     return _check_data_path(container, candidate, "repository")
 
 
+def _normalize_prefix(config: dict[str, Any], key: str, what: str) -> None:
+    """Strip slashes from an optional key prefix and check it is a valid object key."""
+    prefix = config.get(key)
+    if prefix is None:
+        return
+    config[key] = prefix = prefix.strip("/")
+    try:
+        check_key(prefix)
+    except InvalidKey as exc:
+        raise _invalid(f"config.{key} {prefix!r} is not a valid {what}") from exc
+
+
 def _check_git_repository(container: Container, repository: str) -> None:
     if repository.startswith("-") or any(ch.isspace() for ch in repository):
         raise _invalid("config.repository is not a valid path or URL")
@@ -207,13 +219,7 @@ def validate_config(container: Container, kind: str, raw: Any) -> dict[str, Any]
         _string(config, "bucket", required=True)
         if not _BUCKET_RE.match(config["bucket"]):
             raise _invalid("config.bucket is not a valid bucket name")
-        prefix = config.get("prefix")
-        if prefix is not None:
-            config["prefix"] = prefix = prefix.strip("/")
-            try:
-                check_key(prefix)
-            except InvalidKey as exc:
-                raise _invalid(f"config.prefix {prefix!r} is not a valid key prefix") from exc
+        _normalize_prefix(config, "prefix", "key prefix")
         for key in ("endpointUrl", "publicBaseUrl"):
             url = config.get(key)
             if url is not None:
@@ -232,13 +238,7 @@ def validate_config(container: Container, kind: str, raw: Any) -> dict[str, Any]
         branch = config.get("branch")
         if branch is not None and not _BRANCH_RE.match(branch):
             raise _invalid("config.branch is not a valid branch name")
-        prefix = config.get("pathPrefix")
-        if prefix is not None:
-            config["pathPrefix"] = prefix = prefix.strip("/")
-            try:
-                check_key(prefix)
-            except InvalidKey as exc:
-                raise _invalid(f"config.pathPrefix {prefix!r} is not a valid folder") from exc
+        _normalize_prefix(config, "pathPrefix", "folder")
         author = config.get("author")
         if author is not None and not _AUTHOR_RE.match(author):
             raise _invalid('config.author must look like "Name <email@example.com>"')
